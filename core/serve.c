@@ -1,0 +1,196 @@
+/* `trellis serve -c FILE`: the long-running server. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "config.h"
+#include "debug.h"
+#include "host.h"
+#include "log.h"
+#include "plugin_config.h"
+#include "process_metrics.h"
+#include "runtime.h"
+
+/* Extra time after shutdown_timeout_ms before the process gives up on
+ * instances whose offload jobs never came back. */
+#define SHUTDOWN_HARD_GRACE_MS 5000
+
+typedef struct server {
+    const char *config_path;
+    core_config *cfg;
+    host_env env;
+    plugin_cache *cache;
+    trellis_host_ctx *core_ctx;
+    process_metrics *pm;
+    loop_signal *sigterm, *sigint, *sighup;
+    loop_timer *hard_deadline;
+    bool stopping;
+    int exit_status;
+} server;
+
+static uint64_t shutdown_timeout_ms(const server *srv)
+{
+    return (uint64_t)plugin_config_get_int(srv->cfg->settings, "shutdown_timeout_ms");
+}
+
+static void on_all_stopped(void *arg)
+{
+    server *srv = arg;
+    log_core(TRELLIS_LOG_INFO, "stopped", "all plugin instances stopped");
+    loop_break(srv->env.lp);
+}
+
+static void on_hard_deadline(void *arg)
+{
+    server *srv = arg;
+    log_core(TRELLIS_LOG_ERROR, "shutdown_timeout",
+             "plugin instances still busy %d ms after the shutdown timeout; exiting",
+             SHUTDOWN_HARD_GRACE_MS);
+    srv->exit_status = 1;
+    loop_break(srv->env.lp);
+}
+
+static void begin_shutdown(server *srv, const char *why)
+{
+    if (srv->stopping) {
+        log_core(TRELLIS_LOG_INFO, "shutdown_in_progress", "%s received; already stopping", why);
+        return;
+    }
+    srv->stopping = true;
+    log_core(TRELLIS_LOG_INFO, "stopping", "%s received; draining %zu plugin instances", why,
+             runtime_instance_count(srv->env.rt));
+    srv->hard_deadline = loop_timer_new(srv->env.lp, on_hard_deadline, srv);
+    if (srv->hard_deadline != NULL)
+        loop_timer_start(srv->hard_deadline, shutdown_timeout_ms(srv) + SHUTDOWN_HARD_GRACE_MS,
+                         false);
+    runtime_stop_all(srv->env.rt, shutdown_timeout_ms(srv), on_all_stopped, srv);
+}
+
+static void on_sigterm(void *arg)
+{
+    begin_shutdown(arg, "SIGTERM");
+}
+
+static void on_sigint(void *arg)
+{
+    begin_shutdown(arg, "SIGINT");
+}
+
+static void on_sighup(void *arg)
+{
+    server *srv = arg;
+    if (srv->stopping)
+        return;
+    log_core(TRELLIS_LOG_INFO, "reloading", "SIGHUP received; re-reading %s", srv->config_path);
+    diag_list diags = {0};
+    core_config *fresh = core_config_load(srv->config_path, &diags);
+    if (fresh == NULL) {
+        for (size_t i = 0; i < diags.count; i++)
+            log_core(TRELLIS_LOG_ERROR, "reload_rejected", "%s", diags.items[i]);
+        diag_clear(&diags);
+        log_core(TRELLIS_LOG_ERROR, "reload_rejected",
+                 "the new configuration is invalid; the running configuration stays");
+        return;
+    }
+    if (runtime_reload(srv->env.rt, srv->cfg, fresh, shutdown_timeout_ms(srv)) < 0) {
+        core_config_free(fresh);
+        return;
+    }
+    /* Applied (instances own copies of their configs): the new file is now
+     * the reference for the next reload. */
+    core_config_free(srv->cfg);
+    srv->cfg = fresh;
+}
+
+static bool server_init(server *srv)
+{
+    srv->env.lp = loop_new();
+    srv->env.metrics = metrics_registry_new();
+    srv->env.debug = debug_registry_new();
+    srv->cache = plugin_cache_new();
+    if (srv->env.lp == NULL || srv->env.metrics == NULL || srv->env.debug == NULL ||
+        srv->cache == NULL)
+        return false;
+    srv->env.offload = offload_pool_new(
+        srv->env.lp, (unsigned)plugin_config_get_int(srv->cfg->settings, "offload_threads"),
+        (size_t)plugin_config_get_int(srv->cfg->settings, "offload_queue"));
+    srv->env.rt = runtime_new(&srv->env, srv->cache);
+    srv->core_ctx = instance_new_core(&srv->env);
+    if (srv->env.offload == NULL || srv->env.rt == NULL || srv->core_ctx == NULL)
+        return false;
+    srv->pm = process_metrics_new(srv->core_ctx);
+    srv->sigterm = loop_signal_new(srv->env.lp, SIGTERM, on_sigterm, srv);
+    srv->sigint = loop_signal_new(srv->env.lp, SIGINT, on_sigint, srv);
+    srv->sighup = loop_signal_new(srv->env.lp, SIGHUP, on_sighup, srv);
+    return srv->pm != NULL && srv->sigterm != NULL && srv->sigint != NULL && srv->sighup != NULL;
+}
+
+static void server_cleanup(server *srv)
+{
+    loop_signal_free(srv->sigterm);
+    loop_signal_free(srv->sigint);
+    loop_signal_free(srv->sighup);
+    if (srv->hard_deadline != NULL)
+        loop_timer_free(srv->hard_deadline);
+    process_metrics_free(srv->pm);
+    if (srv->core_ctx != NULL) {
+        host_release_instance_resources(srv->core_ctx);
+        instance_free(srv->core_ctx);
+    }
+    offload_pool_free(srv->env.offload);
+    if (srv->env.lp != NULL)
+        loop_drain_pending(srv->env.lp);
+    runtime_free(srv->env.rt);
+    plugin_cache_free(srv->cache);
+    debug_registry_free(srv->env.debug);
+    metrics_registry_free(srv->env.metrics);
+    loop_free(srv->env.lp);
+    core_config_free(srv->cfg);
+}
+
+int command_serve(const char *config_path)
+{
+    server srv = {.config_path = config_path};
+    diag_list diags = {0};
+    srv.cfg = core_config_load(config_path, &diags);
+    if (srv.cfg == NULL) {
+        for (size_t i = 0; i < diags.count; i++)
+            log_core(TRELLIS_LOG_ERROR, "config_invalid", "%s", diags.items[i]);
+        diag_clear(&diags);
+        return 1;
+    }
+    trellis_log_level level;
+    log_format format;
+    if (log_level_parse(plugin_config_get0_string(srv.cfg->settings, "log_level"), &level) &&
+        log_format_parse(plugin_config_get0_string(srv.cfg->settings, "log_format"), &format))
+        log_configure(format, level);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (!server_init(&srv)) {
+        log_core(TRELLIS_LOG_ERROR, "init_failed", "cannot initialise the event loop and services");
+        server_cleanup(&srv);
+        return 1;
+    }
+    log_core(TRELLIS_LOG_INFO, "starting", "trellis %s (plugin ABI %d.%d), config %s, pid %ld",
+             TRELLIS_VERSION, TRELLIS_ABI_MAJOR, TRELLIS_ABI_MINOR, config_path, (long)getpid());
+
+    if (runtime_start(srv.env.rt, srv.cfg)) {
+        log_core(TRELLIS_LOG_INFO, "serving", "%zu plugin instances started",
+                 runtime_instance_count(srv.env.rt));
+    } else {
+        log_core(TRELLIS_LOG_ERROR, "start_failed", "start-up failed; stopping what started");
+        srv.exit_status = 1;
+        srv.stopping = true;
+        runtime_stop_all(srv.env.rt, shutdown_timeout_ms(&srv), on_all_stopped, &srv);
+    }
+    if (loop_run(srv.env.lp) != 0) {
+        log_core(TRELLIS_LOG_ERROR, "loop_failed", "the event loop failed");
+        srv.exit_status = 1;
+    }
+    int status = srv.exit_status;
+    server_cleanup(&srv);
+    return status;
+}
