@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "address.h"
+#include "api/api.h"
 #include "debug.h"
 #include "log.h"
 #include "plugin_config.h"
@@ -359,6 +360,7 @@ const trellis_host host_services = {
     .error_new = host_error_new,
     .error_get0_message = host_error_get0_message,
     .error_free = host_error_free,
+    .api_invoke = api_invoke,
 };
 
 void host_release_instance_resources(trellis_host_ctx *inst)

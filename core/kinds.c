@@ -1,9 +1,11 @@
 #include "kinds.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <trellis/frontend.h>
 #include <trellis/plugin.h>
+#include <trellis/store.h>
 
 typedef struct kind_info {
     uint32_t kind;
@@ -13,7 +15,7 @@ typedef struct kind_info {
 } kind_info;
 
 static const kind_info kinds[] = {
-    {TRELLIS_KIND_STORE, "store", 0, 0},
+    {TRELLIS_KIND_STORE, "store", TRELLIS_STORE_OPS_VERSION, sizeof(trellis_store_ops)},
     {TRELLIS_KIND_DISCOVERY, "discovery", 0, 0},
     {TRELLIS_KIND_CERTS, "certs", 0, 0},
     {TRELLIS_KIND_SINK, "sink", 0, 0},
@@ -62,6 +64,18 @@ bool kind_check_ops(uint32_t kind, const void *ops, char *errbuf, size_t errbuf_
         snprintf(errbuf, errbuf_size, "%s ops table is %u bytes, version %u needs at least %u",
                  k->name, header->size, header->version, k->ops_min_size);
         return false;
+    }
+    /* Every ops table is the header followed by function pointers; all are required. */
+    typedef void (*any_fn)(void);
+    for (size_t offset = sizeof(trellis_ops_header); offset + sizeof(any_fn) <= k->ops_min_size;
+         offset += sizeof(any_fn)) {
+        any_fn fn;
+        memcpy(&fn, (const char *)ops + offset, sizeof(fn));
+        if (fn == NULL) {
+            snprintf(errbuf, errbuf_size, "%s ops table has no function in slot %zu", k->name,
+                     (offset - sizeof(trellis_ops_header)) / sizeof(any_fn));
+            return false;
+        }
     }
     return true;
 }

@@ -29,6 +29,8 @@
  *        logging, errors, config accessors, timers, fd watches, deferred calls,
  *        thread-safe post, offload pool, TCP listen, readiness, metrics,
  *        instance listing, debug providers, error objects); frontend kind ops.
+ *   1.1  api_invoke (the App Mesh control-plane API for front ends) and the
+ *        store kind's ops table (trellis/store.h).
  *
  * Versioning policy: the major number changes when anything in an existing
  * struct moves or changes meaning; the host refuses plugins of another major.
@@ -51,7 +53,7 @@ extern "C" {
 #endif
 
 #define TRELLIS_ABI_MAJOR 1
-#define TRELLIS_ABI_MINOR 0
+#define TRELLIS_ABI_MINOR 1
 
 /* "TRLS" — first field of every descriptor. */
 #define TRELLIS_PLUGIN_MAGIC 0x534c5254u
@@ -98,7 +100,7 @@ typedef enum trellis_status {
 /* ------------------------------------------------------------------------ */
 
 typedef enum trellis_plugin_kind {
-    TRELLIS_KIND_STORE = 1,     /* durable resource storage (trellis/store.h) */
+    TRELLIS_KIND_STORE = 1,     /* durable resource storage (trellis/store.h, ABI 1.1) */
     TRELLIS_KIND_DISCOVERY = 2, /* service discovery (trellis/discovery.h) */
     TRELLIS_KIND_CERTS = 3,     /* certificate sources (trellis/certs.h) */
     TRELLIS_KIND_SINK = 4,      /* telemetry sinks (trellis/sink.h) */
@@ -363,6 +365,56 @@ typedef const char *(*trellis_error_get0_message_fn)(const trellis_error *err);
 typedef void (*trellis_error_free_fn)(trellis_error *err);
 
 /*
+ * The App Mesh control-plane API (ABI 1.1). A front end decodes its protocol
+ * into one operation call; the core validates, executes and answers.
+ *
+ * `operation` is the App Mesh operation name ("CreateMesh"). `params` carry
+ * the members bound outside the body (URI path, query string, headers) by
+ * member name, as raw strings ("meshName" -> "apps", "limit" -> "10"); the
+ * core converts them to the member's type. `body` is the JSON request body
+ * (may be empty). All borrowed for the duration of api_invoke().
+ */
+typedef struct trellis_api_param {
+    const char *name;
+    const char *value;
+} trellis_api_param;
+
+typedef struct trellis_api_request {
+    uint32_t size;                  /* sizeof(trellis_api_request) of the caller */
+    uint32_t reserved;
+    const char *operation;
+    const trellis_api_param *params;
+    size_t param_count;
+    const char *body;
+    size_t body_len;
+    const char *request_id;         /* for log correlation; may be NULL */
+} trellis_api_request;
+
+/* The answer: on success `error_type` is NULL and `body` is the response
+ * document (the operation's payload); on failure `error_type` names the
+ * App Mesh error ("NotFoundException") and `body` is {"message": "..."}.
+ * `http_status` is the status the App Mesh model assigns (200 on success).
+ * Borrowed for the duration of the callback. */
+typedef struct trellis_api_response {
+    uint32_t size;                  /* sizeof(trellis_api_response) of the host */
+    uint32_t http_status;
+    const char *error_type;
+    const char *body;
+    size_t body_len;
+} trellis_api_response;
+
+typedef void (*trellis_api_done_fn)(void *arg, const trellis_api_response *response);
+
+/* Runs one API operation. `done` is called exactly once on the loop thread,
+ * possibly before api_invoke returns (reads usually answer at once). Returns
+ * TRELLIS_OK when the call was accepted, or an error without calling done
+ * (TRELLIS_ERR_NOMEM; TRELLIS_ERR_UNAVAILABLE when no catalog is configured).
+ * Loop thread. */
+typedef trellis_status (*trellis_api_invoke_fn)(trellis_host_ctx *ctx,
+                                                const trellis_api_request *request,
+                                                trellis_api_done_fn done, void *arg);
+
+/*
  * The host services table. One const instance, handed to every plugin call
  * that needs it. Append-only: a plugin built for an older minor sees a prefix.
  * A plugin that needs a function added in a later minor checks
@@ -426,6 +478,9 @@ typedef struct trellis_host {
     trellis_error_new_fn error_new;
     trellis_error_get0_message_fn error_get0_message;
     trellis_error_free_fn error_free;
+
+    /* ABI 1.1 */
+    trellis_api_invoke_fn api_invoke;
 } trellis_host;
 
 /* ------------------------------------------------------------------------ */
@@ -547,7 +602,11 @@ _Static_assert(offsetof(trellis_host, set_ready) == 224, "ABI: host");
 _Static_assert(offsetof(trellis_host, metric_new) == 248, "ABI: host");
 _Static_assert(offsetof(trellis_host, debug_register) == 296, "ABI: host");
 _Static_assert(offsetof(trellis_host, error_new) == 312, "ABI: host");
-_Static_assert(sizeof(trellis_host) == 336, "ABI: host (1.0)");
+_Static_assert(offsetof(trellis_host, api_invoke) == 336, "ABI: host (1.1)");
+_Static_assert(sizeof(trellis_host) == 344, "ABI: host (1.1)");
+_Static_assert(sizeof(trellis_api_request) == 56, "ABI: trellis_api_request");
+_Static_assert(offsetof(trellis_api_request, request_id) == 48, "ABI: trellis_api_request");
+_Static_assert(sizeof(trellis_api_response) == 32, "ABI: trellis_api_response");
 #endif
 
 #ifdef __cplusplus
