@@ -56,32 +56,41 @@ bool log_format_parse(const char *name, log_format *format_out)
     return false;
 }
 
-/* A bounded line buffer; output past the bound is cut and marked. */
+/*
+ * A bounded line buffer. Pairs are written whole or cut inside their value;
+ * a cut value is still closed (quote, JSON string) and never ends inside an
+ * escape sequence or a UTF-8 character, so a cut line stays one parseable
+ * line. LINE_RESERVE keeps room for the closing bytes and the marker.
+ */
+#define LINE_RESERVE 48
+
 typedef struct line {
     char buf[LOG_LINE_MAX];
     size_t len;
     bool truncated;
 } line;
 
-static void line_put(line *l, const char *s, size_t n)
+/* Appends n bytes if they fit before the reserve; false (and marks the line
+ * truncated) if they do not. */
+static bool line_put_unit(line *l, const char *s, size_t n)
 {
-    size_t room = sizeof(l->buf) - 1 - l->len; /* keep one byte for '\n' */
-    if (n > room) {
-        n = room;
+    if (l->len + n > sizeof(l->buf) - LINE_RESERVE) {
         l->truncated = true;
+        return false;
     }
     memcpy(l->buf + l->len, s, n);
     l->len += n;
+    return true;
 }
 
-static void line_puts(line *l, const char *s)
+/* Appends into the reserve: only for closing bytes and the marker. */
+static void line_put_closing(line *l, const char *s)
 {
-    line_put(l, s, strlen(s));
-}
-
-static void line_putc(line *l, char c)
-{
-    line_put(l, &c, 1);
+    size_t n = strlen(s);
+    if (l->len + n < sizeof(l->buf)) {
+        memcpy(l->buf + l->len, s, n);
+        l->len += n;
+    }
 }
 
 static bool text_needs_quotes(const char *v)
@@ -95,52 +104,80 @@ static bool text_needs_quotes(const char *v)
     return false;
 }
 
-/* Escapes control characters, quotes and backslashes; valid for both formats. */
+/* Length of the UTF-8 sequence starting with `lead`; 1 for anything else,
+ * so invalid bytes pass through one at a time. */
+static size_t utf8_sequence_length(unsigned char lead, const unsigned char *p)
+{
+    size_t n = lead >= 0xf0 && lead < 0xf8 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 1;
+    }
+    return n;
+}
+
+/* Escapes control characters, quotes and backslashes; valid for both
+ * formats. Each escape or character is appended whole or not at all. */
 static void line_put_escaped(line *l, const char *v)
 {
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)v; *p;) {
         char esc[8];
+        const char *unit = esc;
+        size_t n = 2;
         switch (*p) {
-        case '"': line_puts(l, "\\\""); break;
-        case '\\': line_puts(l, "\\\\"); break;
-        case '\n': line_puts(l, "\\n"); break;
-        case '\r': line_puts(l, "\\r"); break;
-        case '\t': line_puts(l, "\\t"); break;
+        case '"': unit = "\\\""; break;
+        case '\\': unit = "\\\\"; break;
+        case '\n': unit = "\\n"; break;
+        case '\r': unit = "\\r"; break;
+        case '\t': unit = "\\t"; break;
         default:
             if (*p < 0x20 || *p == 0x7f) {
-                snprintf(esc, sizeof(esc), "\\u%04x", *p);
-                line_puts(l, esc);
+                n = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", *p);
             } else {
-                line_putc(l, (char)*p);
+                unit = (const char *)p;
+                n = utf8_sequence_length(*p, p);
             }
         }
+        if (!line_put_unit(l, unit, n))
+            return;
+        p += unit == (const char *)p ? n : 1;
     }
 }
 
 static void line_put_pair(line *l, bool json, bool first, const char *key, const char *value)
 {
+    if (l->truncated)
+        return;
     if (value == NULL)
         value = "";
     if (json) {
-        if (!first)
-            line_putc(l, ',');
-        line_putc(l, '"');
+        if (!line_put_unit(l, first ? "\"" : ",\"", first ? 1 : 2))
+            return;
         line_put_escaped(l, key);
-        line_puts(l, "\":\"");
+        if (l->truncated || !line_put_unit(l, "\":\"", 3)) {
+            line_put_closing(l, "\":\"\"");
+            return;
+        }
         line_put_escaped(l, value);
-        line_putc(l, '"');
+        line_put_closing(l, "\"");
         return;
     }
-    if (!first)
-        line_putc(l, ' ');
-    line_puts(l, key);
-    line_putc(l, '=');
+    if (!first && !line_put_unit(l, " ", 1))
+        return;
+    line_put_escaped(l, key);
+    if (l->truncated || !line_put_unit(l, "=", 1)) {
+        line_put_closing(l, "=\"\"");
+        return;
+    }
     if (text_needs_quotes(value)) {
-        line_putc(l, '"');
+        if (!line_put_unit(l, "\"", 1)) {
+            line_put_closing(l, "\"\"");
+            return;
+        }
         line_put_escaped(l, value);
-        line_putc(l, '"');
+        line_put_closing(l, "\"");
     } else {
-        line_puts(l, value);
+        line_put_escaped(l, value);
     }
 }
 
@@ -171,7 +208,7 @@ void log_write(trellis_log_level level, const char *plugin, const char *instance
     l.len = 0;
     l.truncated = false;
     if (json)
-        line_putc(&l, '{');
+        line_put_unit(&l, "{", 1);
     line_put_pair(&l, json, true, "ts", ts);
     line_put_pair(&l, json, false, "level", level_names[level]);
     if (plugin != NULL) {
@@ -187,14 +224,10 @@ void log_write(trellis_log_level level, const char *plugin, const char *instance
         if (fields[i].key != NULL)
             line_put_pair(&l, json, false, fields[i].key, fields[i].value);
     }
-    if (l.truncated) {
-        /* Cut lines stay parseable: drop to a marker that closes cleanly. */
-        l.len = sizeof(l.buf) - 40;
-        l.truncated = false;
-        line_put_pair(&l, json, false, "truncated", "true");
-    }
+    if (l.truncated)
+        line_put_closing(&l, json ? ",\"truncated\":\"true\"" : " truncated=true");
     if (json)
-        line_putc(&l, '}');
+        line_put_closing(&l, "}");
     l.buf[l.len++] = '\n';
 
     int fd = atomic_load(&log_out_fd);
