@@ -184,10 +184,13 @@ bool plugin_schema_check(const trellis_config_field *schema, char *errbuf, size_
             json_error_t jerr;
             json_t *def = json_loads(f->default_json, JSON_DECODE_ANY, &jerr);
             char reason[200];
+            if (def == NULL)
+                snprintf(reason, sizeof(reason), "not JSON (%s)", jerr.text);
             bool ok = def != NULL && check_value(f, def, reason, sizeof(reason));
             json_decref(def);
             if (!ok) {
-                snprintf(errbuf, errbuf_size, "config key '%s' has an invalid default", f->key);
+                snprintf(errbuf, errbuf_size, "config key '%s' has an invalid default %s: %s",
+                         f->key, f->default_json, reason);
                 return false;
             }
         }
