@@ -78,6 +78,21 @@ typedef struct model_operation {
 extern const model_operation model_operations[];
 extern const size_t model_operation_count;
 
+/* Every shape, in name order (strcmp), including the error shapes. */
+extern const model_shape model_shapes[];
+extern const size_t model_shape_count;
+
+/* An error shape of the model and the HTTP status it is answered with. */
+typedef struct model_error {
+    const char *name;              /* "NotFoundException" */
+    int http_status;               /* 404 */
+    bool sender_fault;             /* the client's fault (4xx) rather than the service's */
+} model_error;
+
+/* Every error shape, in name order. */
+extern const model_error model_errors[];
+extern const size_t model_error_count;
+
 const model_operation *model_operation_find(const char *name);
 const model_shape *model_shape_find(const char *name);
 const model_member *model_member_find(const model_shape *structure, const char *name);
@@ -103,6 +118,12 @@ size_t model_validate(const model_shape *shape, const json_t *value, const char 
  * whole input. Returns a new reference, or NULL with a BadRequestException
  * message (malformed JSON, a param that is not a valid integer, a body
  * member that belongs in the URI, or validation errors).
+ *
+ * Details: a body of only whitespace counts as empty; duplicate keys,
+ * invalid UTF-8 and \u0000 are malformed JSON; integer params must be
+ * canonical decimals ("10", not "010" or "+10"); a param the operation does
+ * not bind, or the same param twice, is a BadRequest. JSON null members are
+ * "not set" (as in Coral) and are removed from the returned document.
  */
 json_t *model_build_input(const model_operation *op, const trellis_api_param *params,
                           size_t param_count, const char *body, size_t body_len, char *message,
