@@ -187,8 +187,10 @@ static void format_timestamp(char *out, size_t size)
     struct tm tm;
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
-    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000));
+    /* strftime for the date: snprintf of raw tm ints trips -Wformat-truncation
+     * at -O2 (the optimised build treats warnings as errors). */
+    size_t n = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, size - n, ".%03uZ", (unsigned)(tv.tv_usec / 1000) % 1000u);
 }
 
 void log_write(trellis_log_level level, const char *plugin, const char *instance,
