@@ -613,7 +613,7 @@ static bool parse_concatenation(re2_parser *p, size_t depth, long *product)
         last_was_repeat = false;
         switch (c) {
         case '(': {
-            bool is_item;
+            bool is_item = false;
             long inner = 1;
             if (!parse_group(p, depth, &is_item, &inner))
                 return false;
