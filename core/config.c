@@ -27,6 +27,22 @@ const trellis_config_field core_config_schema[] = {
      "worker threads for blocking plugin work (fsync, synchronous clients)"},
     {"offload_queue", TRELLIS_CONFIG_INTEGER, 0, "4096", 16, 1000000, NULL,
      "maximum queued offload jobs"},
+    /* App Mesh service quotas (defaults as App Mesh had them). */
+    {"quota_meshes", TRELLIS_CONFIG_INTEGER, 0, "15", 1, 100000, NULL, "meshes per account"},
+    {"quota_virtual_services_per_mesh", TRELLIS_CONFIG_INTEGER, 0, "200", 1, 100000, NULL,
+     "virtual services per mesh"},
+    {"quota_virtual_nodes_per_mesh", TRELLIS_CONFIG_INTEGER, 0, "200", 1, 100000, NULL,
+     "virtual nodes per mesh"},
+    {"quota_virtual_routers_per_mesh", TRELLIS_CONFIG_INTEGER, 0, "200", 1, 100000, NULL,
+     "virtual routers per mesh"},
+    {"quota_routes_per_virtual_router", TRELLIS_CONFIG_INTEGER, 0, "50", 1, 100000, NULL,
+     "routes per virtual router"},
+    {"quota_virtual_gateways_per_mesh", TRELLIS_CONFIG_INTEGER, 0, "3", 1, 100000, NULL,
+     "virtual gateways per mesh"},
+    {"quota_gateway_routes_per_virtual_gateway", TRELLIS_CONFIG_INTEGER, 0, "10", 1, 100000, NULL,
+     "gateway routes per virtual gateway"},
+    {"quota_backends_per_virtual_node", TRELLIS_CONFIG_INTEGER, 0, "50", 1, 100000, NULL,
+     "backends per virtual node"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 

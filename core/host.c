@@ -12,6 +12,7 @@
 
 #include "address.h"
 #include "api/api.h"
+#include "api/control_plane.h"
 #include "debug.h"
 #include "log.h"
 #include "plugin_config.h"
@@ -262,6 +263,21 @@ static void host_set_ready(trellis_host_ctx *ctx, bool ready, const char *detail
 static void host_instances_foreach(trellis_host_ctx *ctx, trellis_instance_visit_fn fn, void *arg)
 {
     runtime_foreach_instance(ctx->env->rt, fn, arg);
+    control_plane *cp = ctx->env->cp;
+    if (cp != NULL) {
+        /* The catalog is part of the core, not a plugin, but readiness
+         * depends on it: it is ready once loaded from the store. */
+        trellis_instance_info info = {
+            .size = sizeof(info),
+            .kind = 0,
+            .plugin = "core",
+            .instance = "catalog",
+            .state = TRELLIS_INSTANCE_STARTED,
+            .ready = cp->ready,
+            .detail = cp->not_ready_reason,
+        };
+        fn(&info, arg);
+    }
 }
 
 /* ---- metrics ---- */

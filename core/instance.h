@@ -19,6 +19,7 @@
 
 typedef struct debug_registry debug_registry;
 typedef struct runtime runtime;
+typedef struct control_plane control_plane;
 
 /* The services every instance shares; owned by the serve command. */
 typedef struct host_env {
@@ -27,6 +28,7 @@ typedef struct host_env {
     metrics_registry *metrics;
     debug_registry *debug;
     runtime *rt; /* for instances_foreach */
+    control_plane *cp; /* the App Mesh API behind api_invoke; NULL without a store */
 } host_env;
 
 typedef struct host_timer host_timer;

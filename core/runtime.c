@@ -106,9 +106,21 @@ static loaded_plugin *check_instance(plugin_cache *cache, const core_config *cfg
 bool runtime_check_config(plugin_cache *cache, const core_config *cfg, diag_list *diags)
 {
     bool ok = true;
+    const instance_config *store = NULL;
     for (size_t i = 0; i < cfg->instance_count; i++) {
-        if (check_instance(cache, cfg, &cfg->instances[i], diags) == NULL)
+        const instance_config *ic = &cfg->instances[i];
+        loaded_plugin *p = check_instance(cache, cfg, ic, diags);
+        if (p == NULL) {
             ok = false;
+        } else if (p->desc->kind == TRELLIS_KIND_STORE) {
+            /* The catalog lives in exactly one store. */
+            if (store != NULL) {
+                diag_add(diags, "%s: plugins[%zu]: only one store instance is allowed (plugins[%zu] is one)",
+                         cfg->path, ic->index, store->index);
+                ok = false;
+            }
+            store = ic;
+        }
     }
     return ok;
 }
@@ -307,28 +319,30 @@ static trellis_host_ctx *find_active(runtime *rt, const char *name)
     return NULL;
 }
 
-/* Settings the running process cannot change without a restart. */
+/* Core settings a reload may change; all others need a restart. */
+static bool setting_reloadable(const char *key)
+{
+    return strcmp(key, "log_level") == 0 || strcmp(key, "log_format") == 0;
+}
+
 static bool restart_only_settings_changed(const core_config *old_cfg, const core_config *new_cfg,
                                           diag_list *diags)
 {
-    static const char *const keys[] = {"region", "account_id", "offload_threads", "offload_queue",
-                                       "shutdown_timeout_ms"};
     bool changed = false;
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        if (!plugin_config_same_value(old_cfg->settings, new_cfg->settings, keys[i])) {
-            diag_add(diags, "%s: %s: changing it requires a restart", new_cfg->path, keys[i]);
+    for (const trellis_config_field *f = core_config_schema; f->key != NULL; f++) {
+        if (setting_reloadable(f->key) || strcmp(f->key, "plugin_path") == 0)
+            continue;
+        if (!plugin_config_same_value(old_cfg->settings, new_cfg->settings, f->key)) {
+            diag_add(diags, "%s: %s: changing it requires a restart", new_cfg->path, f->key);
             changed = true;
         }
     }
-    if (old_cfg->plugin_path_count != new_cfg->plugin_path_count) {
+    bool same_path = old_cfg->plugin_path_count == new_cfg->plugin_path_count;
+    for (size_t i = 0; same_path && i < old_cfg->plugin_path_count; i++)
+        same_path = strcmp(old_cfg->plugin_path[i], new_cfg->plugin_path[i]) == 0;
+    if (!same_path) {
         diag_add(diags, "%s: plugin_path: changing it requires a restart", new_cfg->path);
-        return true;
-    }
-    for (size_t i = 0; i < old_cfg->plugin_path_count; i++) {
-        if (strcmp(old_cfg->plugin_path[i], new_cfg->plugin_path[i]) != 0) {
-            diag_add(diags, "%s: plugin_path: changing it requires a restart", new_cfg->path);
-            return true;
-        }
+        changed = true;
     }
     return changed;
 }
@@ -422,6 +436,15 @@ int runtime_reload(runtime *rt, const core_config *old_cfg, const core_config *n
              "configuration reloaded: %zu started, %zu replaced, %zu stopping, %zu failed", started,
              replaced, retired - replaced, failed);
     return (int)failed;
+}
+
+trellis_host_ctx *runtime_find_kind(runtime *rt, uint32_t kind)
+{
+    for (size_t i = 0; i < rt->active_count; i++) {
+        if (rt->active[i]->plugin->desc->kind == kind)
+            return rt->active[i];
+    }
+    return NULL;
 }
 
 /* ---- views ---- */

@@ -49,6 +49,9 @@ void runtime_stop_all(runtime *rt, uint64_t timeout_ms, void (*done)(void *arg),
 int runtime_reload(runtime *rt, const core_config *old_cfg, const core_config *new_cfg,
                     uint64_t timeout_ms);
 
+/* The first active instance of a kind (the store), or NULL. */
+trellis_host_ctx *runtime_find_kind(runtime *rt, uint32_t kind);
+
 /* Visits active instances in start order (for instances_foreach). */
 void runtime_foreach_instance(runtime *rt, trellis_instance_visit_fn fn, void *arg);
 

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "api/control_plane.h"
 #include "debug.h"
 #include "host.h"
 #include "log.h"
@@ -105,6 +106,19 @@ static void on_sighup(void *arg)
     srv->cfg = fresh;
 }
 
+/* The catalog lives in the (single) store instance, if one is configured. */
+static void attach_store(server *srv)
+{
+    trellis_host_ctx *store = runtime_find_kind(srv->env.rt, TRELLIS_KIND_STORE);
+    if (store == NULL) {
+        log_core(TRELLIS_LOG_WARN, "no_store",
+                 "no store instance is configured: the App Mesh API answers "
+                 "ServiceUnavailableException");
+        return;
+    }
+    control_plane_attach_store(srv->env.cp, store->plugin->desc->ops, store->instance);
+}
+
 static bool server_init(server *srv)
 {
     srv->env.lp = loop_new();
@@ -118,8 +132,10 @@ static bool server_init(server *srv)
         srv->env.lp, (unsigned)plugin_config_get_int(srv->cfg->settings, "offload_threads"),
         (size_t)plugin_config_get_int(srv->cfg->settings, "offload_queue"));
     srv->env.rt = runtime_new(&srv->env, srv->cache);
+    srv->env.cp = control_plane_new(srv->cfg->settings);
     srv->core_ctx = instance_new_core(&srv->env);
-    if (srv->env.offload == NULL || srv->env.rt == NULL || srv->core_ctx == NULL)
+    if (srv->env.offload == NULL || srv->env.rt == NULL || srv->env.cp == NULL ||
+        srv->core_ctx == NULL)
         return false;
     srv->pm = process_metrics_new(srv->core_ctx);
     srv->sigterm = loop_signal_new(srv->env.lp, SIGTERM, on_sigterm, srv);
@@ -144,6 +160,7 @@ static void server_cleanup(server *srv)
     if (srv->env.lp != NULL)
         loop_drain_pending(srv->env.lp);
     runtime_free(srv->env.rt);
+    control_plane_free(srv->env.cp);
     plugin_cache_free(srv->cache);
     debug_registry_free(srv->env.debug);
     metrics_registry_free(srv->env.metrics);
@@ -180,6 +197,7 @@ int command_serve(const char *config_path)
     if (runtime_start(srv.env.rt, srv.cfg)) {
         log_core(TRELLIS_LOG_INFO, "serving", "%zu plugin instances started",
                  runtime_instance_count(srv.env.rt));
+        attach_store(&srv);
     } else {
         log_core(TRELLIS_LOG_ERROR, "start_failed", "start-up failed; stopping what started");
         srv.exit_status = 1;

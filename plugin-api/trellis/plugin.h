@@ -31,6 +31,8 @@
  *        instance listing, debug providers, error objects); frontend kind ops.
  *   1.1  api_invoke (the App Mesh control-plane API for front ends) and the
  *        store kind's ops table (trellis/store.h).
+ *   1.2  xDS snapshots for front ends serving Envoy and gRPC clients:
+ *        xds_watch/xds_unwatch and the snapshot accessors.
  *
  * Versioning policy: the major number changes when anything in an existing
  * struct moves or changes meaning; the host refuses plugins of another major.
@@ -53,7 +55,7 @@ extern "C" {
 #endif
 
 #define TRELLIS_ABI_MAJOR 1
-#define TRELLIS_ABI_MINOR 1
+#define TRELLIS_ABI_MINOR 2
 
 /* "TRLS" — first field of every descriptor. */
 #define TRELLIS_PLUGIN_MAGIC 0x534c5254u
@@ -213,10 +215,12 @@ typedef enum trellis_instance_state {
     TRELLIS_INSTANCE_STOPPED = 4
 } trellis_instance_state;
 
-/* One plugin instance, as listed by instances_foreach(). Borrowed. */
+/* One plugin instance, as listed by instances_foreach(). Borrowed. Core
+ * components that gate readiness (the catalog) are listed too, with kind 0
+ * and plugin "core". */
 typedef struct trellis_instance_info {
     uint32_t size;              /* sizeof(trellis_instance_info) of the host */
-    uint32_t kind;              /* trellis_plugin_kind */
+    uint32_t kind;              /* trellis_plugin_kind, or 0 for a core component */
     const char *plugin;         /* plugin name, e.g. "api.admin" */
     const char *instance;       /* instance name from the configuration */
     uint32_t state;             /* trellis_instance_state */
@@ -415,6 +419,77 @@ typedef trellis_status (*trellis_api_invoke_fn)(trellis_host_ctx *ctx,
                                                 trellis_api_done_fn done, void *arg);
 
 /*
+ * xDS snapshots (ABI 1.2). The core compiles the mesh into Envoy resources
+ * per proxy identity (a virtual node or virtual gateway, in one flavor) and
+ * hands them to the xDS front end as immutable, reference-counted snapshots.
+ * Identities with identical resources share one snapshot. Resources are Envoy
+ * v3 proto3 JSON with proto field names (what config_dump shows), without the
+ * "@type" of the resource itself; the front end encodes them.
+ */
+typedef enum trellis_xds_type {
+    TRELLIS_XDS_LISTENER = 0,       /* envoy.config.listener.v3.Listener */
+    TRELLIS_XDS_ROUTE = 1,          /* envoy.config.route.v3.RouteConfiguration */
+    TRELLIS_XDS_CLUSTER = 2,        /* envoy.config.cluster.v3.Cluster */
+    TRELLIS_XDS_ENDPOINT = 3,       /* envoy.config.endpoint.v3.ClusterLoadAssignment */
+    TRELLIS_XDS_SECRET = 4,         /* envoy.extensions.transport_sockets.tls.v3.Secret */
+    TRELLIS_XDS_TYPE_COUNT = 5
+} trellis_xds_type;
+
+typedef enum trellis_xds_flavor {
+    TRELLIS_XDS_SIDECAR = 1,        /* Envoy: App Mesh's listeners, wildcard LDS/CDS */
+    TRELLIS_XDS_PROXYLESS = 2       /* gRPC clients: an api_listener per "<service>:<port>" */
+} trellis_xds_flavor;
+
+typedef struct trellis_xds_resource {
+    const char *name;
+    const char *json;               /* the resource as Envoy JSON (NUL-terminated) */
+    size_t json_len;
+    const char *hash;               /* hex digest of json: equal hash, equal resource */
+} trellis_xds_resource;
+
+typedef struct trellis_xds_snapshot trellis_xds_snapshot;
+typedef struct trellis_xds_watch trellis_xds_watch;
+
+/* A new snapshot for a watched identity (borrowed: take a reference to keep
+ * it), or NULL when the identity no longer exists (its mesh or node was
+ * deleted). Loop thread. */
+typedef void (*trellis_xds_update_fn)(void *arg, trellis_xds_snapshot *snapshot);
+
+/*
+ * Starts delivering snapshots for the proxy whose Envoy node.id is `node_id`
+ * ("arn:aws:appmesh:REGION:ACCOUNT:mesh/M/virtualNode/N", "mesh/M/virtualNode/N",
+ * "mesh/M/virtualGateway/G", "mesh/M@OWNER/virtualNode/N"). The first snapshot
+ * arrives through `fn` after xds_watch returns, then one per change.
+ * Errors: TRELLIS_ERR_INVALID (malformed id; the message says why),
+ * TRELLIS_ERR_NOT_FOUND (no such mesh, node or gateway; the message names it),
+ * TRELLIS_ERR_UNAVAILABLE (the catalog is not loaded yet). Loop thread.
+ */
+typedef trellis_status (*trellis_xds_watch_fn)(trellis_host_ctx *ctx, const char *node_id,
+                                               uint32_t flavor, trellis_xds_update_fn fn,
+                                               void *arg, trellis_xds_watch **watch_out,
+                                               trellis_error *err);
+/* Stops a watch; no callback runs after it returns. */
+typedef void (*trellis_xds_unwatch_fn)(trellis_xds_watch *watch);
+/* The canonical identity of a watch, "mesh/M/virtualNode/N" (borrowed). */
+typedef const char *(*trellis_xds_watch_identity_fn)(const trellis_xds_watch *watch);
+
+/* Snapshot accessors; any thread, snapshots are immutable. Resources of a
+ * type are in name order. The version of a type changes exactly when that
+ * type's resources change. changed_ns is the monotonic time of the oldest
+ * catalog change this snapshot is the first to reflect (0 for the first). */
+typedef const char *(*trellis_xds_snapshot_version_fn)(const trellis_xds_snapshot *snapshot,
+                                                       trellis_xds_type type);
+typedef size_t (*trellis_xds_snapshot_count_fn)(const trellis_xds_snapshot *snapshot,
+                                                trellis_xds_type type);
+typedef const trellis_xds_resource *(*trellis_xds_snapshot_at_fn)(
+    const trellis_xds_snapshot *snapshot, trellis_xds_type type, size_t index);
+typedef const trellis_xds_resource *(*trellis_xds_snapshot_find_fn)(
+    const trellis_xds_snapshot *snapshot, trellis_xds_type type, const char *name);
+typedef uint64_t (*trellis_xds_snapshot_changed_ns_fn)(const trellis_xds_snapshot *snapshot);
+typedef trellis_xds_snapshot *(*trellis_xds_snapshot_ref_fn)(trellis_xds_snapshot *snapshot);
+typedef void (*trellis_xds_snapshot_unref_fn)(trellis_xds_snapshot *snapshot);
+
+/*
  * The host services table. One const instance, handed to every plugin call
  * that needs it. Append-only: a plugin built for an older minor sees a prefix.
  * A plugin that needs a function added in a later minor checks
@@ -481,6 +556,18 @@ typedef struct trellis_host {
 
     /* ABI 1.1 */
     trellis_api_invoke_fn api_invoke;
+
+    /* ABI 1.2 */
+    trellis_xds_watch_fn xds_watch;
+    trellis_xds_unwatch_fn xds_unwatch;
+    trellis_xds_watch_identity_fn xds_watch_identity;
+    trellis_xds_snapshot_version_fn xds_snapshot_version;
+    trellis_xds_snapshot_count_fn xds_snapshot_count;
+    trellis_xds_snapshot_at_fn xds_snapshot_at;
+    trellis_xds_snapshot_find_fn xds_snapshot_find;
+    trellis_xds_snapshot_changed_ns_fn xds_snapshot_changed_ns;
+    trellis_xds_snapshot_ref_fn xds_snapshot_ref;
+    trellis_xds_snapshot_unref_fn xds_snapshot_unref;
 } trellis_host;
 
 /* ------------------------------------------------------------------------ */
@@ -603,7 +690,9 @@ _Static_assert(offsetof(trellis_host, metric_new) == 248, "ABI: host");
 _Static_assert(offsetof(trellis_host, debug_register) == 296, "ABI: host");
 _Static_assert(offsetof(trellis_host, error_new) == 312, "ABI: host");
 _Static_assert(offsetof(trellis_host, api_invoke) == 336, "ABI: host (1.1)");
-_Static_assert(sizeof(trellis_host) == 344, "ABI: host (1.1)");
+_Static_assert(offsetof(trellis_host, xds_watch) == 344, "ABI: host (1.2)");
+_Static_assert(sizeof(trellis_host) == 424, "ABI: host (1.2)");
+_Static_assert(sizeof(trellis_xds_resource) == 32, "ABI: trellis_xds_resource");
 _Static_assert(sizeof(trellis_api_request) == 56, "ABI: trellis_api_request");
 _Static_assert(offsetof(trellis_api_request, request_id) == 48, "ABI: trellis_api_request");
 _Static_assert(sizeof(trellis_api_response) == 32, "ABI: trellis_api_response");

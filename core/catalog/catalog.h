@@ -1,0 +1,100 @@
+/*
+ * The catalog: the App Mesh resources as the store last acknowledged them,
+ * in memory, ordered by store key (so every listing is a stable prefix scan),
+ * with the global revision, a client-token index and change subscribers.
+ *
+ * Each resource record's value is a JSON document:
+ *   {"data": <XxxData as the API returns it>, "tags": [TagRef...],
+ *    "clientToken": "...", "inputHash": "..."}      (last two optional)
+ * System records (scope/..., meta/...) keep their raw bytes.
+ *
+ * Loop thread only. Entries are stable pointers until removed.
+ */
+#ifndef TRELLIS_CORE_CATALOG_H
+#define TRELLIS_CORE_CATALOG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resource_kind.h"
+
+typedef struct catalog catalog;
+
+/* How catalog documents are serialized: compact, and with timestamps (epoch
+ * seconds with milliseconds, the only reals in a document) printed as
+ * 1700000000.123 rather than with 17 significant digits. */
+#define CATALOG_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(13))
+
+typedef struct catalog_entry {
+    char *key;
+    resource_kind kind;          /* RESOURCE_SYSTEM for scope/meta records */
+    char *mesh;                  /* decoded names (resources only) */
+    char *parent;                /* router/gateway of routes, else "" */
+    char *name;
+    uint64_t version;            /* store record version */
+    uint64_t revision;           /* revision of the commit that wrote it */
+    json_t *record;              /* resources: the parsed document (owned) */
+    json_t *data;                /* resources: record["data"] (borrowed) */
+    char *data_text;             /* resources: compact JSON of data, for Describe */
+    size_t data_len;
+    char *value;                 /* system records: raw bytes (NUL-terminated) */
+    size_t value_len;
+    char *client_token;          /* resources: token of the last write, or NULL */
+} catalog_entry;
+
+/* One changed key of a committed revision, as published to subscribers. */
+typedef struct catalog_change {
+    const char *key;
+    resource_kind kind;
+    const char *mesh;            /* resources only, else NULL */
+    bool deleted;
+} catalog_change;
+
+typedef void (*catalog_listener_fn)(void *arg, uint64_t revision, const catalog_change *changes,
+                                    size_t change_count);
+
+catalog *catalog_new(void);
+void catalog_free(catalog *cat);
+
+const catalog_entry *catalog_get(const catalog *cat, const char *key);
+/* Index of the first entry whose key is >= key (catalog_count when none). */
+size_t catalog_seek(const catalog *cat, const char *key);
+size_t catalog_count(const catalog *cat);
+const catalog_entry *catalog_at(const catalog *cat, size_t index);
+/* Calls fn for each entry whose key starts with prefix, in key order, until
+ * fn returns false. The catalog must not change during the scan. */
+typedef bool (*catalog_visit_fn)(const catalog_entry *entry, void *arg);
+void catalog_scan_prefix(const catalog *cat, const char *prefix, catalog_visit_fn fn, void *arg);
+
+/* Number of entries whose key starts with prefix. */
+size_t catalog_count_prefix(const catalog *cat, const char *prefix);
+
+/*
+ * Stores a record. For resource keys `record` (a parsed document, stolen even
+ * on failure) must be given; for system keys the raw value is copied. On
+ * failure (malformed key or document, allocation) returns false with the
+ * reason in errbuf and leaves the catalog unchanged.
+ */
+bool catalog_put(catalog *cat, const char *key, uint64_t version, uint64_t revision,
+                 json_t *record, const char *value, size_t value_len, char *errbuf,
+                 size_t errbuf_size);
+/* Removes a key; false if it was not present. */
+bool catalog_remove(catalog *cat, const char *key);
+/* Removes everything (before a full reload). */
+void catalog_clear(catalog *cat);
+
+uint64_t catalog_revision(const catalog *cat);
+void catalog_set_revision(catalog *cat, uint64_t revision);
+
+/* The resource whose last write carried this client token, or NULL. */
+const catalog_entry *catalog_find_token(const catalog *cat, const char *token);
+
+/* Change subscribers, called after every applied revision in order. */
+bool catalog_subscribe(catalog *cat, catalog_listener_fn fn, void *arg);
+void catalog_unsubscribe(catalog *cat, catalog_listener_fn fn, void *arg);
+void catalog_publish(catalog *cat, uint64_t revision, const catalog_change *changes,
+                     size_t change_count);
+
+#endif
