@@ -14,6 +14,11 @@
 #define READ_CHUNK 16384
 #define ACCEPT_BATCH 64
 #define READS_PER_WAKEUP 16
+/* After refusing a request the server reads and discards what the client
+ * still sends (it may be mid-body) before closing, so the client reads the
+ * answer instead of a reset. Bounded in time and bytes. */
+#define LINGER_TIMEOUT_MS 2000
+#define LINGER_MAX_BYTES (8u * 1024 * 1024)
 
 typedef struct http_conn http_conn;
 
@@ -31,7 +36,12 @@ typedef enum chunk_phase {
     CHUNK_TRAILER,
     CHUNK_DONE
 } chunk_phase;
-typedef enum conn_state { CONN_READING, CONN_HANDLING, CONN_WRITING } conn_state;
+typedef enum conn_state {
+    CONN_READING,
+    CONN_HANDLING,
+    CONN_WRITING,
+    CONN_LINGERING /* answer sent, write side shut, discarding input until EOF */
+} conn_state;
 
 /*
  * A connection is reference counted: the server's list holds one reference
@@ -66,6 +76,8 @@ struct http_conn {
     bool keep_alive;
     bool expect_continue;
     bool close_after_write;
+    bool linger_after_write; /* a refusal: the client may still be sending */
+    size_t lingered_bytes;
 
     char *out;
     size_t out_len;
@@ -346,8 +358,47 @@ static void conn_resume(void *arg)
     conn_unref(c);
 }
 
+/* Half-closes and discards input until the client closes too (or the
+ * linger bound is reached); see LINGER_TIMEOUT_MS. */
+static void conn_start_linger(http_conn *c)
+{
+    if (shutdown(c->fd, SHUT_WR) != 0) {
+        conn_close(c);
+        return;
+    }
+    c->state = CONN_LINGERING;
+    c->server->host->watch_update(c->watch, TRELLIS_WATCH_READ);
+    conn_arm_timer(c, LINGER_TIMEOUT_MS);
+}
+
+static void conn_on_linger_readable(http_conn *c)
+{
+    char discard[READ_CHUNK];
+    for (int rounds = 0; rounds < READS_PER_WAKEUP; rounds++) {
+        ssize_t n = recv(c->fd, discard, sizeof(discard), 0);
+        if (n > 0) {
+            c->lingered_bytes += (size_t)n;
+            if (c->lingered_bytes > LINGER_MAX_BYTES) {
+                conn_close(c);
+                return;
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        conn_close(c); /* end of stream or error */
+        return;
+    }
+}
+
 static void conn_after_write(http_conn *c)
 {
+    if (c->linger_after_write && !c->server->draining) {
+        conn_start_linger(c);
+        return;
+    }
     if (c->close_after_write || c->server->draining) {
         conn_close(c);
         return;
@@ -408,13 +459,32 @@ static void conn_send_response(http_conn *c, int status, const char *content_typ
         conn_after_write(c);
 }
 
-/* An error answered by the server itself; the connection closes after it. */
+/* A request refused by the server itself: answered by the refusal hook or
+ * with a small JSON body; the connection lingers, then closes. */
 static void conn_fail(http_conn *c, int status, const char *message)
 {
+    /* An exchange parsed for this request (its body was still arriving) is
+     * abandoned: the handler never saw it. */
+    free(c->exchange);
+    c->exchange = NULL;
+    c->close_after_write = true;
+    c->linger_after_write = true;
+    c->server->host->watch_update(c->watch, 0);
+    conn_arm_timer(c, 0);
+    if (c->server->opt.on_refusal != NULL) {
+        http_exchange *x = calloc(1, sizeof(*x));
+        if (x == NULL) {
+            conn_close(c);
+            return;
+        }
+        x->conn = c;
+        c->exchange = x;
+        c->state = CONN_HANDLING;
+        c->server->opt.on_refusal(c->server->opt.on_refusal_arg, x, status, message);
+        return;
+    }
     char body[256];
     int n = snprintf(body, sizeof(body), "{\"message\":\"%s\"}", message);
-    c->close_after_write = true;
-    c->server->host->watch_update(c->watch, 0);
     conn_send_response(c, status, "application/json", NULL, 0, body, n > 0 ? (size_t)n : 0,
                        false);
 }
@@ -790,6 +860,8 @@ static void conn_on_io(int fd, unsigned events, void *arg)
             conn_after_write(c);
     } else if ((events & TRELLIS_WATCH_READ) && c->state == CONN_READING) {
         conn_on_readable(c);
+    } else if ((events & TRELLIS_WATCH_READ) && c->state == CONN_LINGERING) {
+        conn_on_linger_readable(c);
     }
     conn_unref(c);
 }
@@ -910,10 +982,11 @@ bool http_server_drain(http_server *server, void (*on_drained)(void *arg), void 
         close(server->listen_fd);
         server->listen_fd = -1;
     }
-    /* Idle keep-alive connections have nothing to finish. */
+    /* Idle keep-alive connections have nothing to finish; lingering ones
+     * have had their answer. */
     for (http_conn *c = server->conns; c != NULL;) {
         http_conn *next = c->next;
-        if (c->state == CONN_READING && c->in_len == 0)
+        if ((c->state == CONN_READING && c->in_len == 0) || c->state == CONN_LINGERING)
             conn_close(c);
         c = next;
     }

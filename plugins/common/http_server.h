@@ -42,6 +42,20 @@ typedef struct http_request {
 /* Called once per request. Answer it (now or later) with http_respond(). */
 typedef void (*http_handler_fn)(void *arg, http_exchange *exchange, const http_request *request);
 
+/*
+ * Called when the server refuses a request before the handler sees it:
+ * `status` is what the server would answer (400 malformed request or chunked
+ * body, 413 body too large, 417 unsupported Expect, 431 headers too large,
+ * 505 HTTP version) and `reason` a short phrase ("request body too large").
+ * The hook answers through http_respond(exchange, ...) with any status,
+ * headers and body (an API can keep its own error format this way); it
+ * should answer at once. The connection closes after the answer, after
+ * reading and discarding what the client still sends for a bounded time, so
+ * the client reads the answer instead of a connection reset.
+ */
+typedef void (*http_refusal_fn)(void *arg, http_exchange *exchange, int status,
+                                const char *reason);
+
 typedef struct http_server_options {
     const char *listen;             /* "127.0.0.1:7081" */
     size_t max_header_bytes;        /* request line + headers */
@@ -51,6 +65,10 @@ typedef struct http_server_options {
     uint64_t idle_timeout_ms;       /* keep-alive idle time between requests */
     uint64_t write_timeout_ms;      /* to send a response to a slow reader */
     const char *server_name;        /* "Server:" header value */
+    /* Optional: answers refusals instead of the default {"message": reason}
+     * JSON body with the server's status. NULL keeps the default. */
+    http_refusal_fn on_refusal;
+    void *on_refusal_arg;
 } http_server_options;
 
 /* Creates the server and starts listening. On failure returns NULL with the
