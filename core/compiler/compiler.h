@@ -31,7 +31,7 @@ typedef struct compile_endpoint {
 
 /*
  * Where endpoints come from (the discovery plugins, a later addition). Returns
- * true and fills *endpoints/*count (borrowed until the compile returns) when
+ * true and fills *endpoints and *count (borrowed until the compile returns) when
  * the source manages the node's endpoints; false when it does not (the node
  * then gets an empty ClusterLoadAssignment for EDS clusters).
  */
