@@ -302,7 +302,10 @@ static void handle_refusal(void *arg, http_exchange *x, int status, const char *
                  a->max_header_bytes);
         break;
     default:
-        snprintf(message, sizeof(message), "Malformed HTTP request: %s", reason);
+        /* The server's reason ("malformed HTTP request"), as a sentence. */
+        snprintf(message, sizeof(message), "%s", reason);
+        if (message[0] >= 'a' && message[0] <= 'z')
+            message[0] = (char)(message[0] - 'a' + 'A');
         break;
     }
     finish_error(c, 400, "BadRequestException", message);
