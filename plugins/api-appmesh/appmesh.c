@@ -281,10 +281,11 @@ static void handle_request(void *arg, http_exchange *x, const http_request *req)
 
 /* Requests the HTTP layer refuses (too large, malformed) get an AWS error
  * too: clients must see BadRequestException, not a bare HTTP status. */
-static void handle_refusal(void *arg, http_exchange *x, int status, const char *reason)
+static void handle_refusal(void *arg, http_exchange *x, int status, const char *reason,
+                           const char *peer)
 {
     appmesh *a = arg;
-    appmesh_call *c = call_new(a, x, "-", "-", NULL);
+    appmesh_call *c = call_new(a, x, "-", "-", peer);
     if (c == NULL) {
         http_respond(x, 400, "application/json", NULL, 0, "{}", 2);
         return;

@@ -480,7 +480,7 @@ static void conn_fail(http_conn *c, int status, const char *message)
         x->conn = c;
         c->exchange = x;
         c->state = CONN_HANDLING;
-        c->server->opt.on_refusal(c->server->opt.on_refusal_arg, x, status, message);
+        c->server->opt.on_refusal(c->server->opt.on_refusal_arg, x, status, message, c->peer);
         return;
     }
     char body[256];

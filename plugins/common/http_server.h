@@ -46,7 +46,8 @@ typedef void (*http_handler_fn)(void *arg, http_exchange *exchange, const http_r
  * Called when the server refuses a request before the handler sees it:
  * `status` is what the server would answer (400 malformed request or chunked
  * body, 413 body too large, 417 unsupported Expect, 431 headers too large,
- * 505 HTTP version) and `reason` a short phrase ("request body too large").
+ * 505 HTTP version), `reason` a short phrase ("request body too large") and
+ * `peer` the client's "ip:port".
  * The hook answers through http_respond(exchange, ...) with any status,
  * headers and body (an API can keep its own error format this way); it
  * should answer at once. The connection closes after the answer, after
@@ -54,7 +55,7 @@ typedef void (*http_handler_fn)(void *arg, http_exchange *exchange, const http_r
  * the client reads the answer instead of a connection reset.
  */
 typedef void (*http_refusal_fn)(void *arg, http_exchange *exchange, int status,
-                                const char *reason);
+                                const char *reason, const char *peer);
 
 typedef struct http_server_options {
     const char *listen;             /* "127.0.0.1:7081" */
