@@ -1,7 +1,7 @@
 /*
  * GENERATED FILE - DO NOT EDIT.
  * The App Mesh 2019-01-25 model: 333 shapes, 38 operations, every constraint.
- * Source: botocore data/appmesh/2019-01-25/service-2.json (sha256 bb152b22df5f555498a4eb68a5d9de2839a7c3d0b2cf67d90d3a98b3a77095dc).
+ * Source: botocore data/appmesh/2019-01-25/service-2.json (model sha256 00d409a1fa001cba6e2e359629651259fd2761858554621e6dcd239bf159b0dd).
  * Regenerate: python3 core/model/gen_appmesh_model.py [path/to/service-2.json]
  */
 #include "model.h"

@@ -87,14 +87,31 @@ def check_identifier(name, what):
         raise ModelError("%s %r is not a C identifier" % (what, name))
 
 
+# Model keys that do not affect the output: left out of the source digest.
+IGNORED_KEYS = ("documentation", "documentationUrl", "box")
+
+
+def without_ignored_keys(value):
+    if isinstance(value, dict):
+        return {k: without_ignored_keys(v) for k, v in value.items() if k not in IGNORED_KEYS}
+    if isinstance(value, list):
+        return [without_ignored_keys(v) for v in value]
+    return value
+
+
 def load_model(path):
+    """The parsed model and a digest of its content without IGNORED_KEYS
+    (canonical JSON), so that copies differing only in formatting,
+    compression, doc strings or boxing generate the same files."""
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as f:
-        raw = f.read()
-    return raw, json.loads(raw.decode("utf-8"))
+        model = json.loads(f.read().decode("utf-8"))
+    canonical = json.dumps(without_ignored_keys(model), sort_keys=True,
+                           separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest(), model
 
 
-def generate_model(raw, model):
+def generate_model(digest, model):
     shapes = model["shapes"]
     operations = model["operations"]
     names = sorted(shapes)
@@ -110,8 +127,8 @@ def generate_model(raw, model):
     w(" * GENERATED FILE - DO NOT EDIT.")
     w(" * The App Mesh %s model: %d shapes, %d operations, every constraint."
       % (model["metadata"]["apiVersion"], len(shapes), len(operations)))
-    w(" * Source: botocore data/appmesh/%s/service-2.json (sha256 %s)."
-      % (model["metadata"]["apiVersion"], hashlib.sha256(raw).hexdigest()))
+    w(" * Source: botocore data/appmesh/%s/service-2.json (model sha256 %s)."
+      % (model["metadata"]["apiVersion"], digest))
     w(" * Regenerate: python3 core/model/gen_appmesh_model.py [path/to/service-2.json]")
     w(" */")
     w('#include "model.h"')
@@ -250,7 +267,7 @@ def parse_uri_template(op_name, request_uri):
     return labels
 
 
-def generate_routes(raw, model):
+def generate_routes(digest, model):
     shapes = model["shapes"]
     operations = model["operations"]
     out = []
@@ -260,8 +277,8 @@ def generate_routes(raw, model):
     w(" * The App Mesh %s REST routes: HTTP method + URI template -> operation, and"
       % model["metadata"]["apiVersion"])
     w(" * where each bound input member comes from (URI label, query key, header).")
-    w(" * Source: botocore data/appmesh/%s/service-2.json (sha256 %s)."
-      % (model["metadata"]["apiVersion"], hashlib.sha256(raw).hexdigest()))
+    w(" * Source: botocore data/appmesh/%s/service-2.json (model sha256 %s)."
+      % (model["metadata"]["apiVersion"], digest))
     w(" * Regenerate: python3 core/model/gen_appmesh_model.py [path/to/service-2.json]")
     w(" */")
     w('#include "appmesh_routes.h"')
@@ -331,9 +348,9 @@ def main(argv):
                         help="root the outputs are written under (default: the repository)")
     args = parser.parse_args(argv)
     try:
-        raw, model = load_model(args.service_json)
-        model_c = generate_model(raw, model)
-        routes_c = generate_routes(raw, model)
+        digest, model = load_model(args.service_json)
+        model_c = generate_model(digest, model)
+        routes_c = generate_routes(digest, model)
     except FileNotFoundError as e:
         print("gen_appmesh_model: %s" % e, file=sys.stderr)
         return 2

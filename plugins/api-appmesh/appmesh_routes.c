@@ -2,7 +2,7 @@
  * GENERATED FILE - DO NOT EDIT.
  * The App Mesh 2019-01-25 REST routes: HTTP method + URI template -> operation, and
  * where each bound input member comes from (URI label, query key, header).
- * Source: botocore data/appmesh/2019-01-25/service-2.json (sha256 bb152b22df5f555498a4eb68a5d9de2839a7c3d0b2cf67d90d3a98b3a77095dc).
+ * Source: botocore data/appmesh/2019-01-25/service-2.json (model sha256 00d409a1fa001cba6e2e359629651259fd2761858554621e6dcd239bf159b0dd).
  * Regenerate: python3 core/model/gen_appmesh_model.py [path/to/service-2.json]
  */
 #include "appmesh_routes.h"
