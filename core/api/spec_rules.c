@@ -411,8 +411,13 @@ static bool check_weighted_targets(api_call *call, const char *mesh, const json_
         json_array_foreach(targets, j, other) {
             if (j >= i)
                 break;
-            if (strcmp(str(other, "virtualNode"), node) == 0 &&
-                json_equal(json_object_get(other, "port"), (json_t *)port))
+            const json_t *other_port = json_object_get(other, "port");
+            /* json_equal() is false when either side is NULL: compare "no
+             * port" explicitly. */
+            bool same_port = (other_port == NULL && port == NULL) ||
+                             (other_port != NULL && port != NULL &&
+                              json_equal((json_t *)other_port, (json_t *)port));
+            if (strcmp(str(other, "virtualNode"), node) == 0 && same_port)
                 return api_fail(call, API_BAD_REQUEST,
                                 "%s: virtual node '%s' is a target twice", item, node);
         }
