@@ -102,7 +102,9 @@ void resource_describe(api_call *call)
         return;
     const catalog_entry *e = catalog_get(call->cp->cat, t.key);
     if (e == NULL) {
-        fail_not_found(call, &t);
+        /* Say which container is missing, as create/update/delete do. */
+        if (check_container(call, &t, NULL))
+            fail_not_found(call, &t);
         return;
     }
     call->response_text = e->data_text;
