@@ -12,6 +12,8 @@
 #include "catalog/resource_kind.h"
 
 #define ARN_MAX 1600
+/* A name is at most 255 characters: up to 1020 bytes of UTF-8. */
+#define ARN_NAME_MAX 1024
 
 bool arn_build(char *out, size_t size, const char *region, const char *account,
                resource_kind kind, const char *mesh, const char *parent, const char *name);
@@ -21,9 +23,9 @@ typedef struct arn_parts {
     char region[64];
     char account[64];
     resource_kind kind;
-    char mesh[256];
-    char parent[256];
-    char name[256];
+    char mesh[ARN_NAME_MAX];
+    char parent[ARN_NAME_MAX];
+    char name[ARN_NAME_MAX];
 } arn_parts;
 
 /* Splits an App Mesh resource ARN; false if it is not one (malformed). */

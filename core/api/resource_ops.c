@@ -49,7 +49,11 @@ static bool resolve_target(api_call *call, target *t)
     if (!check_mesh_owner(call, t->mesh))
         return false;
     if (!catalog_key_resource(t->key, sizeof(t->key), t->info->kind, t->mesh, t->parent, t->name))
-        return api_fail(call, API_BAD_REQUEST, "%s name too long", t->info->display_name);
+        return api_fail(call, API_BAD_REQUEST,
+                        "the names addressing this %s are too long for trellis's store keys "
+                        "(%d bytes): together they may take about %d bytes of UTF-8, with "
+                        "'%%' and control characters counting 3 bytes each",
+                        t->info->display_name, CATALOG_KEY_MAX, CATALOG_KEY_MAX - 24);
     return true;
 }
 
