@@ -17,7 +17,10 @@
 #include "model/model.h"
 
 #define API_MAX_OPS 8
-#define API_MESSAGE_MAX 1024
+/* Room for one validation error quoting the longest value the validator
+ * quotes (2048 characters, up to 4 bytes each) with its path and constraint:
+ * a shorter buffer cut the message before it named the field. */
+#define API_MESSAGE_MAX 16384
 
 /* App Mesh error types used by the handlers. */
 #define API_BAD_REQUEST "BadRequestException"
