@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -802,6 +803,47 @@ static void conn_try_parse(http_conn *c)
     conn_dispatch(c, x);
 }
 
+/* A request whose head is parsed while its body still arrives points into
+ * the input buffer: when the buffer grows (and moves), its pointers must
+ * move with it. They are kept as offsets across the realloc. */
+typedef struct request_offsets {
+    ptrdiff_t method, path, query;
+    ptrdiff_t names[HTTP_MAX_HEADERS], values[HTTP_MAX_HEADERS];
+} request_offsets;
+
+static ptrdiff_t offset_in(const char *p, const char *base, size_t len)
+{
+    return p >= base && p < base + len ? p - base : -1;
+}
+
+static const char *at_offset(const char *p, ptrdiff_t offset, const char *base)
+{
+    return offset >= 0 ? base + offset : p;
+}
+
+static void request_save_offsets(const http_request *r, const char *base, size_t len,
+                                 request_offsets *o)
+{
+    o->method = offset_in(r->method, base, len);
+    o->path = offset_in(r->path, base, len);
+    o->query = offset_in(r->query, base, len);
+    for (size_t i = 0; i < r->header_count; i++) {
+        o->names[i] = offset_in(r->headers[i].name, base, len);
+        o->values[i] = offset_in(r->headers[i].value, base, len);
+    }
+}
+
+static void request_restore_offsets(http_request *r, const request_offsets *o, const char *base)
+{
+    r->method = at_offset(r->method, o->method, base);
+    r->path = at_offset(r->path, o->path, base);
+    r->query = at_offset(r->query, o->query, base);
+    for (size_t i = 0; i < r->header_count; i++) {
+        r->headers[i].name = at_offset(r->headers[i].name, o->names[i], base);
+        r->headers[i].value = at_offset(r->headers[i].value, o->values[i], base);
+    }
+}
+
 /* Ensures room for one more read; false (after answering) if the request is too big. */
 static bool conn_reserve(http_conn *c)
 {
@@ -816,6 +858,10 @@ static bool conn_reserve(http_conn *c)
     size_t cap = c->in_cap ? c->in_cap * 2 : READ_CHUNK;
     if (cap > limit + 1)
         cap = limit + 1;
+    http_exchange *pending = c->exchange;
+    request_offsets offsets = {.method = -1, .path = -1, .query = -1};
+    if (pending != NULL)
+        request_save_offsets(&pending->request, c->in, c->in_cap, &offsets);
     char *grown = realloc(c->in, cap);
     if (grown == NULL) {
         conn_close(c);
@@ -823,6 +869,8 @@ static bool conn_reserve(http_conn *c)
     }
     c->in = grown;
     c->in_cap = cap;
+    if (pending != NULL)
+        request_restore_offsets(&pending->request, &offsets, grown);
     return true;
 }
 
