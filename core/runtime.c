@@ -257,13 +257,23 @@ static uint64_t now_ns(void)
     return host_services.monotonic_ns();
 }
 
+static void report_all_stopped(void *arg)
+{
+    runtime *rt = arg;
+    void (*done)(void *) = rt->stop_done;
+    rt->stop_done = NULL;
+    if (done != NULL)
+        done(rt->stop_done_arg);
+}
+
 static void stop_next(runtime *rt)
 {
     if (rt->stop_index == 0) {
-        void (*done)(void *) = rt->stop_done;
-        rt->stop_done = NULL;
-        if (done != NULL)
-            done(rt->stop_done_arg);
+        /* Never from inside runtime_stop_all(): when nothing had started,
+         * the caller may not even be running the loop yet, and a
+         * loop_break() before loop_run() would be lost. */
+        if (loop_defer(rt->env->lp, rt, report_all_stopped, rt) != 0)
+            report_all_stopped(rt);
         return;
     }
     trellis_host_ctx *inst = rt->active[--rt->stop_index];

@@ -36,7 +36,8 @@ void runtime_free(runtime *rt);
 bool runtime_start(runtime *rt, const core_config *cfg);
 
 /* Stops every instance in reverse start order, each drain bounded by what is
- * left of timeout_ms; then calls done(arg) on the loop thread. */
+ * left of timeout_ms; then calls done(arg) from the running loop, never from
+ * inside runtime_stop_all() (even when there is nothing to stop). */
 void runtime_stop_all(runtime *rt, uint64_t timeout_ms, void (*done)(void *arg), void *arg);
 
 /*
