@@ -307,7 +307,7 @@ static void host_metrics_foreach(trellis_host_ctx *ctx, trellis_metric_visit_fn 
 static trellis_status host_debug_register(trellis_host_ctx *ctx, const char *name,
                                           trellis_debug_fn fn, void *arg)
 {
-    return debug_register(ctx->env->debug, ctx, name, fn, arg);
+    return debug_register(ctx->env->debug, ctx, ctx->instance_name, name, fn, arg);
 }
 
 static trellis_status host_debug_query(trellis_host_ctx *ctx, const char *name, const char *query,

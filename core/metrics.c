@@ -12,6 +12,7 @@
 struct trellis_metric {
     metrics_registry *reg;
     const void *owner;
+    uint64_t generation; /* creation order; the newest of identical series is exported */
     trellis_metric_type type;
     char *name;
     char *help;
@@ -24,6 +25,7 @@ struct trellis_metric {
 };
 
 struct metrics_registry {
+    uint64_t generations;
     metric **series;
     size_t count;
     size_t capacity;
@@ -167,7 +169,11 @@ metric *metrics_series_new(metrics_registry *reg, const void *owner, trellis_met
             snprintf(errbuf, errbuf_size, "metric %s already registered with another type", name);
             return NULL;
         }
-        if (strcmp(other->labels, rendered) == 0) {
+        /* The same series from another owner is a reloaded instance's
+         * successor (instance names are unique, and the host labels every
+         * plugin series with its instance): both live until the old one is
+         * destroyed, and exporters see only the newest. */
+        if (strcmp(other->labels, rendered) == 0 && other->owner == owner) {
             snprintf(errbuf, errbuf_size, "metric series %s{%s} already exists", name, rendered);
             return NULL;
         }
@@ -186,6 +192,7 @@ metric *metrics_series_new(metrics_registry *reg, const void *owner, trellis_met
         goto nomem;
     m->reg = reg;
     m->owner = owner;
+    m->generation = ++reg->generations;
     m->type = type;
     m->name = strdup(name);
     m->help = strdup(help ? help : "");
@@ -286,7 +293,11 @@ static int compare_series(const void *a, const void *b)
     const metric *x = *(const metric *const *)a;
     const metric *y = *(const metric *const *)b;
     int c = strcmp(x->name, y->name);
-    return c != 0 ? c : strcmp(x->labels, y->labels);
+    if (c == 0)
+        c = strcmp(x->labels, y->labels);
+    if (c == 0) /* newest first, so it is the one exported */
+        c = x->generation < y->generation ? 1 : -1;
+    return c;
 }
 
 void metrics_foreach(metrics_registry *reg, trellis_metric_visit_fn fn, void *arg)
@@ -298,6 +309,10 @@ void metrics_foreach(metrics_registry *reg, trellis_metric_visit_fn fn, void *ar
     uint64_t cumulative[METRICS_MAX_BUCKETS];
     for (size_t i = 0; i < reg->count; i++) {
         const metric *m = reg->series[i];
+        const metric *newer = i > 0 ? reg->series[i - 1] : NULL;
+        if (newer != NULL && strcmp(newer->name, m->name) == 0 &&
+            strcmp(newer->labels, m->labels) == 0)
+            continue; /* shadowed by a reloaded instance's series */
         trellis_metric_sample sample = {
             .size = sizeof(sample),
             .type = (uint32_t)m->type,

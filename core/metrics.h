@@ -22,7 +22,10 @@ void metrics_registry_free(metrics_registry *reg);
  * Create a series. `labels` is NULL or a NULL-terminated key/value list;
  * `extra_labels` is appended (the host passes plugin/instance there). Returns
  * NULL and writes a reason into errbuf when the name, labels or buckets are
- * invalid, the name is registered with another type, or the series exists.
+ * invalid, the name is registered with another type, or `owner` already has
+ * this series. The same series from a different owner is allowed: during a
+ * reload the new instance registers its series while the old one still
+ * runs, and metrics_foreach() shows only the newest.
  */
 metric *metrics_series_new(metrics_registry *reg, const void *owner, trellis_metric_type type,
                            const char *name, const char *help, const char *const *labels,
@@ -40,7 +43,8 @@ void metrics_free_owner(metrics_registry *reg, const void *owner);
 
 void metrics_add_collector(metrics_registry *reg, metrics_collector_fn fn, void *arg);
 
-/* Runs collectors, then visits every series sorted by name, then labels. */
+/* Runs collectors, then visits every series sorted by name, then labels;
+ * of identical series (see metrics_series_new) only the newest. */
 void metrics_foreach(metrics_registry *reg, trellis_metric_visit_fn fn, void *arg);
 
 #endif

@@ -186,11 +186,41 @@ static void test_owners_order_and_collectors(void)
     metrics_registry_free(reg);
 }
 
+/* A reloaded instance registers its series while its predecessor still
+ * runs: both exist, exporters see the newest, and the old one's updates go
+ * nowhere visible until it is freed. */
+static void test_reload_successor_shadows(void)
+{
+    metrics_registry *reg = metrics_registry_new();
+    int old_instance = 0, new_instance = 0; /* only their addresses matter */
+    static const char *const labels[] = {"instance", "b", NULL};
+    metric *old_series = series(reg, &old_instance, TRELLIS_METRIC_COUNTER, "req_total", labels);
+    metric_add(old_series, 5);
+    metric *new_series = series(reg, &new_instance, TRELLIS_METRIC_COUNTER, "req_total", labels);
+    CHECK(new_series != NULL);
+    CHECK_STR(errbuf, "");
+    metric_add(new_series, 1);
+    /* The same owner twice is still a mistake. */
+    CHECK(series(reg, &new_instance, TRELLIS_METRIC_COUNTER, "req_total", labels) == NULL);
+    CHECK_STR(errbuf, "metric series req_total{instance=\"b\"} already exists");
+
+    seen out = {0};
+    metrics_foreach(reg, record_sample, &out);
+    CHECK_STR(out.text, "req_total{instance=\"b\"} 1\n");
+    CHECK_INT(out.visits, 1);
+    metrics_free_owner(reg, &old_instance);
+    memset(&out, 0, sizeof(out));
+    metrics_foreach(reg, record_sample, &out);
+    CHECK_STR(out.text, "req_total{instance=\"b\"} 1\n");
+    metrics_registry_free(reg);
+}
+
 int main(void)
 {
     test_names();
     test_labels();
     test_values_and_histograms();
     test_owners_order_and_collectors();
+    test_reload_successor_shadows();
     return test_finish("unit_metrics");
 }
