@@ -264,6 +264,13 @@ def probe_instance(name, **config):
     return instance("test.probe", name, **config)
 
 
+def store_instance(data_dir, name="store", **config):
+    """A store.file instance keeping its data in `data_dir`. The core's
+    catalog lives in the store; without one, /readyz reports the catalog
+    not ready."""
+    return instance("store.file", name, dir=str(data_dir), **config)
+
+
 def write_config(directory, plugins, filename="trellis.json", plugin_path=None, **settings):
     """Writes a configuration and returns its path. plugin_path defaults to
     the bundled plugins plus the test-only plugins; settings are core keys."""
