@@ -27,6 +27,8 @@ const trellis_config_field core_config_schema[] = {
      "worker threads for blocking plugin work (fsync, synchronous clients)"},
     {"offload_queue", TRELLIS_CONFIG_INTEGER, 0, "4096", 16, 1000000, NULL,
      "maximum queued offload jobs"},
+    {"xds_coalesce_ms", TRELLIS_CONFIG_INTEGER, 0, "10", 0, 5000, NULL,
+     "how long the xDS engine gathers catalog changes before recompiling affected proxies"},
     /* App Mesh service quotas (defaults as App Mesh had them). */
     {"quota_meshes", TRELLIS_CONFIG_INTEGER, 0, "15", 1, 100000, NULL, "meshes per account"},
     {"quota_virtual_services_per_mesh", TRELLIS_CONFIG_INTEGER, 0, "200", 1, 100000, NULL,

@@ -5,13 +5,9 @@
 #include <string.h>
 
 #include "catalog_key.h"
+#include "strmap.h"
 
 #define CATALOG_MAX_LISTENERS 8
-
-typedef struct token_slot {
-    const char *token;           /* borrowed from the entry */
-    const catalog_entry *entry;
-} token_slot;
 
 struct catalog {
     catalog_entry **entries;     /* sorted by key */
@@ -19,11 +15,7 @@ struct catalog {
     size_t capacity;
     uint64_t revision;
 
-    /* Open-addressing index client token -> entry; tombstones are NULL
-     * tokens with a non-NULL entry marker. */
-    token_slot *tokens;
-    size_t token_capacity;       /* power of two */
-    size_t token_used;           /* live + tombstones */
+    strmap *tokens;              /* client token -> entry whose last write carried it */
 
     struct {
         catalog_listener_fn fn;
@@ -32,11 +24,14 @@ struct catalog {
     size_t listener_count;
 };
 
-static const catalog_entry token_tombstone;
-
 catalog *catalog_new(void)
 {
-    return calloc(1, sizeof(catalog));
+    catalog *cat = calloc(1, sizeof(catalog));
+    if (cat != NULL && (cat->tokens = strmap_new()) == NULL) {
+        free(cat);
+        return NULL;
+    }
+    return cat;
 }
 
 static void entry_free(catalog_entry *e)
@@ -59,10 +54,11 @@ void catalog_clear(catalog *cat)
     for (size_t i = 0; i < cat->count; i++)
         entry_free(cat->entries[i]);
     cat->count = 0;
-    free(cat->tokens);
-    cat->tokens = NULL;
-    cat->token_capacity = 0;
-    cat->token_used = 0;
+    strmap *fresh = strmap_new();
+    if (fresh != NULL) {
+        strmap_free(cat->tokens);
+        cat->tokens = fresh;
+    }
 }
 
 void catalog_free(catalog *cat)
@@ -70,6 +66,7 @@ void catalog_free(catalog *cat)
     if (cat == NULL)
         return;
     catalog_clear(cat);
+    strmap_free(cat->tokens);
     free(cat->entries);
     free(cat);
 }
@@ -138,93 +135,21 @@ void catalog_set_revision(catalog *cat, uint64_t revision)
 
 /* ---- client token index ---- */
 
-static size_t hash_token(const char *s)
-{
-    size_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-static bool token_index_grow(catalog *cat)
-{
-    size_t capacity = cat->token_capacity ? cat->token_capacity * 2 : 64;
-    token_slot *slots = calloc(capacity, sizeof(*slots));
-    if (slots == NULL)
-        return false;
-    for (size_t i = 0; i < cat->token_capacity; i++) {
-        token_slot *old = &cat->tokens[i];
-        if (old->token == NULL)
-            continue;
-        size_t j = hash_token(old->token) & (capacity - 1);
-        while (slots[j].token != NULL)
-            j = (j + 1) & (capacity - 1);
-        slots[j] = *old;
-    }
-    size_t live = 0;
-    for (size_t i = 0; i < capacity; i++)
-        live += slots[i].token != NULL;
-    free(cat->tokens);
-    cat->tokens = slots;
-    cat->token_capacity = capacity;
-    cat->token_used = live;
-    return true;
-}
-
 static bool token_index_add(catalog *cat, const catalog_entry *e)
 {
-    if ((cat->token_used + 1) * 2 > cat->token_capacity && !token_index_grow(cat))
-        return false;
-    size_t mask = cat->token_capacity - 1;
-    token_slot *free_slot = NULL;
-    size_t j = hash_token(e->client_token) & mask;
-    /* Probe to the first never-used slot: the token may sit past tombstones. */
-    for (; cat->tokens[j].token != NULL || cat->tokens[j].entry != NULL; j = (j + 1) & mask) {
-        token_slot *slot = &cat->tokens[j];
-        if (slot->token == NULL) {
-            if (free_slot == NULL)
-                free_slot = slot;
-        } else if (strcmp(slot->token, e->client_token) == 0) {
-            slot->token = e->client_token; /* a later write reuses the token */
-            slot->entry = e;
-            return true;
-        }
-    }
-    if (free_slot == NULL) {
-        free_slot = &cat->tokens[j];
-        cat->token_used++;
-    }
-    free_slot->token = e->client_token;
-    free_slot->entry = e;
-    return true;
+    return strmap_put(cat->tokens, e->client_token, (void *)e);
 }
 
 static void token_index_remove(catalog *cat, const catalog_entry *e)
 {
-    if (e->client_token == NULL || cat->token_capacity == 0)
-        return;
-    size_t mask = cat->token_capacity - 1;
-    for (size_t j = hash_token(e->client_token) & mask;
-         cat->tokens[j].token != NULL || cat->tokens[j].entry != NULL; j = (j + 1) & mask) {
-        if (cat->tokens[j].token != NULL && cat->tokens[j].entry == e) {
-            cat->tokens[j].token = NULL;
-            cat->tokens[j].entry = &token_tombstone;
-            return;
-        }
-    }
+    /* Only if the token still points here: a later write may have reused it. */
+    if (e->client_token != NULL && strmap_get(cat->tokens, e->client_token) == e)
+        strmap_remove(cat->tokens, e->client_token);
 }
 
 const catalog_entry *catalog_find_token(const catalog *cat, const char *token)
 {
-    if (token == NULL || cat->token_capacity == 0)
-        return NULL;
-    size_t mask = cat->token_capacity - 1;
-    for (size_t j = hash_token(token) & mask;
-         cat->tokens[j].token != NULL || cat->tokens[j].entry != NULL; j = (j + 1) & mask) {
-        if (cat->tokens[j].token != NULL && strcmp(cat->tokens[j].token, token) == 0)
-            return cat->tokens[j].entry;
-    }
-    return NULL;
+    return token != NULL ? strmap_get(cat->tokens, token) : NULL;
 }
 
 /* ---- put / remove ---- */
