@@ -9,6 +9,20 @@
  * compile_source, records every key and key prefix it read (so the snapshot
  * engine knows which catalog changes affect which identities), and returns
  * new JSON documents. Loop thread.
+ *
+ * Output conventions (for the snapshot engine and the encoder):
+ *  - the documents are read-only: resources of one compile may share
+ *    sub-documents by reference (the ADS config source, the router filter
+ *    list, default retry policies and circuit breakers, access logs);
+ *    json_deep_copy before changing anything;
+ *  - an empty object is a message that is present ("ads": {} in a config
+ *    source, "http2_protocol_options": {}, "locality": {} of an endpoint group
+ *    without a zone) and must be encoded as a present, empty sub-message;
+ *  - durations are proto3 JSON strings ("15s", "0.250s"); typed_config and
+ *    api_listener values carry "@type";
+ *  - every name a resource refers to (an RDS route configuration, a cluster,
+ *    an EDS assignment) is in the same output: nothing dangles.
+ * docs/envoy-mapping.md describes what each App Mesh field becomes.
  */
 #ifndef TRELLIS_CORE_COMPILER_H
 #define TRELLIS_CORE_COMPILER_H
@@ -56,7 +70,8 @@ typedef struct compile_identity {
     resource_kind kind;         /* RESOURCE_VIRTUAL_NODE or RESOURCE_VIRTUAL_GATEWAY */
     const char *mesh;
     const char *name;
-    trellis_xds_flavor flavor;  /* gateways are always TRELLIS_XDS_SIDECAR */
+    trellis_xds_flavor flavor;  /* gateways are always TRELLIS_XDS_SIDECAR (the
+                                 * flavor of a gateway identity is ignored) */
 } compile_identity;
 
 /* What a compile read. A catalog change to a key in `keys`, or to any key

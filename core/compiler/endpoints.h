@@ -1,0 +1,30 @@
+/*
+ * Endpoints: the load_assignment of STATIC and DNS clusters, and the
+ * ClusterLoadAssignment (EDS) of clusters whose endpoints come from the
+ * discovery source (Cloud Map nodes; for proxyless clients DNS ENDPOINTS
+ * nodes too). Discovered endpoints are filtered by the node's IP preference,
+ * de-duplicated (address, port), and grouped into one locality per zone;
+ * every locality has a `locality` (empty object when the zone is unknown)
+ * and a load_balancing_weight equal to its endpoint count, as gRPC clients
+ * require. When the source has nothing for the node the assignment is empty.
+ */
+#ifndef TRELLIS_COMPILER_ENDPOINTS_H
+#define TRELLIS_COMPILER_ENDPOINTS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "compile_context.h"
+#include "ip_preference.h"
+
+/* {"cluster_name", "endpoints": [{"lb_endpoints": [one endpoint]}]} for an
+ * address (IP literal or DNS name); health_port non-zero sets the endpoint's
+ * health_check_config.port_value. */
+json_t *endpoints_single(compile_ctx *c, const char *cluster_name, const char *address,
+                         uint32_t port, uint32_t health_port);
+
+/* Adds the ClusterLoadAssignment of an EDS cluster for a virtual node. */
+void endpoints_discovered(compile_ctx *c, const char *cluster_name, const char *node,
+                          uint32_t default_port, ip_preference preference, uint32_t health_port);
+
+#endif
