@@ -103,3 +103,11 @@ def test_installed_trellis_serves_the_plugin(trellis, installed, hello_so, tmp_p
     [stopped] = server.entries(event="hello_stopped")
     assert stopped["instance"] == "greeter"
     assert server.entries(event="leftover_resources") == []
+
+
+def test_the_abi_guide_shows_this_example():
+    guide = (lib.SOURCE_DIR / "docs" / "plugin-abi.md").read_text()
+    start = guide.index("<!-- hello.c begins -->\n```c\n") + len("<!-- hello.c begins -->\n```c\n")
+    end = guide.index("```\n<!-- hello.c ends -->")
+    assert guide[start:end] == (HERE / "hello.c").read_text(), \
+        "docs/plugin-abi.md section 8 differs from tests/outoftree/hello.c: copy the file there"
