@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Blocks grow so a large mesh needs few mallocs; an oversized request gets a
- * block of its own. */
-#define ARENA_BLOCK_MIN (16 * 1024)
+/* Fixed-size blocks (an oversized request gets one of its own): a compile of
+ * a node with ten backends uses a few. */
+#define ARENA_BLOCK_MIN (32 * 1024)
 
 struct arena_block {
     arena_block *next;
@@ -45,8 +45,6 @@ void *arena_alloc(arena *a, size_t size)
     arena_block *b = a->head;
     if (b == NULL || b->size - b->used < need) {
         size_t block = need > ARENA_BLOCK_MIN ? need : ARENA_BLOCK_MIN;
-        if (b != NULL && b->size * 2 > block && b->size < 1024 * 1024)
-            block = b->size * 2;
         arena_block *fresh = malloc(sizeof(arena_block) + block);
         if (fresh == NULL) {
             a->failed = true;

@@ -39,22 +39,23 @@ static json_t *route_spec(int node_count, int i, int variant, int priority)
     name_of(b, sizeof(b), "node", (i + 1) % node_count);
     switch (variant) {
     case 0:
-        return json_pack("{s:i, s:{s:{s:s}, s:{s:[{s:s, s:i}, {s:s, s:i}]}}}", "priority", priority,
-                         "httpRoute", "match", "prefix", "/", "action", "weightedTargets",
-                         "virtualNode", a, "weight", 75, "virtualNode", b, "weight", 25);
+        return json_pack("{s:i, s:{s:{s:s}, s:{s:[{s:s, s:i, s:i}, {s:s, s:i, s:i}]}}}", "priority",
+                         priority, "httpRoute", "match", "prefix", "/", "action", "weightedTargets",
+                         "virtualNode", a, "weight", 75, "port", 8080, "virtualNode", b, "weight",
+                         25, "port", 8080);
     case 1:
-        return json_pack("{s:i, s:{s:{s:s, s:[{s:s, s:{s:s}}]}, s:{s:[{s:s, s:i}]}, "
+        return json_pack("{s:i, s:{s:{s:s, s:[{s:s, s:{s:s}}]}, s:{s:[{s:s, s:i, s:i}]}, "
                          "s:{s:i, s:{s:i, s:s}, s:[s, s]}}}",
                          "priority", priority, "httpRoute", "match", "prefix", "/api", "headers",
                          "name", "x-canary", "match", "exact", "true", "action", "weightedTargets",
-                         "virtualNode", b, "weight", 100, "retryPolicy", "maxRetries", 3,
+                         "virtualNode", b, "weight", 100, "port", 8080, "retryPolicy", "maxRetries", 3,
                          "perRetryTimeout", "value", 2, "unit", "s", "httpRetryEvents",
                          "server-error", "gateway-error");
     default:
-        return json_pack("{s:{s:{s:{s:s}}, s:{s:[{s:s, s:i}]}, s:{s:{s:i, s:s}}}}", "httpRoute",
-                         "match", "path", "exact", "/healthz", "action", "weightedTargets",
-                         "virtualNode", a, "weight", 100, "timeout", "perRequest", "value", 30,
-                         "unit", "s");
+        return json_pack("{s:{s:{s:{s:s}}, s:{s:[{s:s, s:i, s:i}]}, s:{s:{s:i, s:s}}}}",
+                         "httpRoute", "match", "path", "exact", "/healthz", "action",
+                         "weightedTargets", "virtualNode", a, "weight", 100, "port", 8080, "timeout",
+                         "perRequest", "value", 30, "unit", "s");
     }
 }
 
@@ -197,10 +198,10 @@ int main(int argc, char **argv)
 
     /* One route change: rewrite route-0 of router-0000 (weights 50/50); the
      * identities that read it are the nodes whose backends include svc-0000. */
-    json_t *changed = json_pack("{s:i, s:{s:{s:s}, s:{s:[{s:s, s:i}, {s:s, s:i}]}}}", "priority", 10,
-                                "httpRoute", "match", "prefix", "/", "action", "weightedTargets",
-                                "virtualNode", "node-0000", "weight", 50, "virtualNode", "node-0001",
-                                "weight", 50);
+    json_t *changed = json_pack("{s:i, s:{s:{s:s}, s:{s:[{s:s, s:i, s:i}, {s:s, s:i, s:i}]}}}",
+                                "priority", 10, "httpRoute", "match", "prefix", "/", "action",
+                                "weightedTargets", "virtualNode", "node-0000", "weight", 50, "port",
+                                8080, "virtualNode", "node-0001", "weight", 50, "port", 8080);
     fixture_put(cat, RESOURCE_ROUTE, "bench", "router-0000", "route-0", changed);
     json_decref(changed);
     uint64_t best_one = UINT64_MAX, affected_total = 0;

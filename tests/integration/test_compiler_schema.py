@@ -11,7 +11,14 @@ pass envoy-validate (upstream Envoy v3 schema, unknown fields rejected,
 protoc-gen-validate rules), and the resources of each identity must be
 complete: every route configuration, cluster and endpoint assignment a
 resource names is there.
+
+The proxyless resources are also decoded from their binary encoding by
+@grpc/grpc-js-xds's own resource types, the checks a real gRPC client runs,
+when XDS_CLIENT_DIR names a folder whose node_modules has @grpc/grpc-js-xds
+(the convention of envoy-validate's ads mode); otherwise that test is skipped
+and says why.
 """
+import base64
 import json
 import os
 import subprocess
@@ -30,6 +37,7 @@ CORPUS = SOURCE_DIR / "tests" / "unit" / "compiler" / "corpus.json"
 VALIDATOR = Path(os.environ.get("ENVOY_VALIDATE",
                                 SOURCE_DIR.parent / "shared" / "tools" / "envoy-validate" / "validate.py"))
 PYTHON = "/usr/bin/python3"
+XDS_CLIENT_DIR = os.environ.get("XDS_CLIENT_DIR")
 
 T_LISTENER = "type.googleapis.com/envoy.config.listener.v3.Listener"
 T_ROUTE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
@@ -193,3 +201,33 @@ def test_the_corpus_exercises_every_mapping(corpus):
         '"use_downstream_protocol_config"', '"http2_protocol_options"', '"zone": "us-west-2a"',
     ]:
         assert needle in text, needle
+
+
+def test_grpc_js_xds_accepts_the_proxyless_resources(corpus, tmp_path):
+    modules = Path(XDS_CLIENT_DIR or "/nonexistent") / "node_modules"
+    if not (modules / "@grpc" / "grpc-js-xds").is_dir():
+        pytest.skip("XDS_CLIENT_DIR does not name a folder with node_modules/@grpc/grpc-js-xds")
+    sys.dont_write_bytecode = True  # the validator's folder is read-only
+    sys.path.insert(0, str(VALIDATOR.parent))
+    import validate  # noqa: E402  (its descriptor pool encodes the JSON)
+    from google.protobuf import json_format
+    schema = validate.Schema()
+    any_class = schema.cls(schema.find("google.protobuf.Any"))
+    _, dumps = corpus
+    encoded = []
+    for identity, resources in dumps.items():
+        if identity.endswith(".proxyless"):
+            for resource in resources:
+                message = any_class()
+                json_format.ParseDict(resource, message, descriptor_pool=schema.pool)
+                encoded.append({"type_url": message.type_url,
+                                "value": base64.b64encode(message.value).decode()})
+    path = tmp_path / "encoded.json"
+    path.write_text(json.dumps(encoded))
+    run = subprocess.run(["node", str(Path(__file__).with_name("compiler_grpc_decode.js")), str(path)],
+                         capture_output=True, text=True, env=dict(os.environ, NODE_PATH=str(modules)))
+    assert run.returncode == 0, run.stderr
+    results = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(results) == len(encoded) > 30
+    rejected = [r for r in results if r["error"]]
+    assert not rejected, rejected
