@@ -92,12 +92,13 @@ compile_status compiler_compile(const compile_source *src, const compile_identit
 
     compile_status status = COMPILE_OK;
     bool gateway = id->kind == RESOURCE_VIRTUAL_GATEWAY;
-    const catalog_entry *mesh = reader_get(&c.reader, RESOURCE_MESH, NULL, NULL, id->mesh);
+    bool proxy_kind = gateway || id->kind == RESOURCE_VIRTUAL_NODE;
+    /* Only nodes and gateways run proxies; anything else reads nothing. */
+    const catalog_entry *mesh =
+        proxy_kind ? reader_get(&c.reader, RESOURCE_MESH, NULL, NULL, id->mesh) : NULL;
     const catalog_entry *self =
-        mesh == NULL ? NULL
-                     : reader_get(&c.reader, gateway ? RESOURCE_VIRTUAL_GATEWAY : RESOURCE_VIRTUAL_NODE,
-                                  id->mesh, NULL, id->name);
-    if ((id->kind != RESOURCE_VIRTUAL_NODE && !gateway) || mesh == NULL || self == NULL) {
+        mesh == NULL ? NULL : reader_get(&c.reader, id->kind, id->mesh, NULL, id->name);
+    if (mesh == NULL || self == NULL) {
         status = COMPILE_NO_IDENTITY;
     } else {
         c.mesh_spec = reader_spec(mesh);

@@ -115,6 +115,7 @@ static void test_unknown_identities(void)
     compile_identity a_router = {RESOURCE_VIRTUAL_ROUTER, "corpus", "api-router", TRELLIS_XDS_SIDECAR};
     CHECK_INT(compiler_compile(&src, &a_router, &out, &deps, message, sizeof(message)),
               COMPILE_NO_IDENTITY);
+    CHECK_INT(deps.key_count + deps.prefix_count, 0);
     compile_deps_free(&deps);
     compile_output_free(&out); /* safe on an empty output */
     compile_deps_free(&deps);  /* and twice */
