@@ -13,6 +13,8 @@
 #include "address.h"
 #include "api/api.h"
 #include "api/control_plane.h"
+#include "xds/snapshot.h"
+#include "xds/xds_engine.h"
 #include "debug.h"
 #include "log.h"
 #include "plugin_config.h"
@@ -316,6 +318,19 @@ static trellis_status host_debug_query(trellis_host_ctx *ctx, const char *name, 
     return debug_query(ctx->env->debug, name, query, json_out, err);
 }
 
+/* ---- xDS snapshots ---- */
+
+static trellis_status host_xds_watch(trellis_host_ctx *ctx, const char *node_id, uint32_t flavor,
+                                     trellis_xds_update_fn fn, void *arg,
+                                     trellis_xds_watch **watch_out, trellis_error *err)
+{
+    if (ctx->env->xds == NULL) {
+        host_error_set(err, NULL, "no App Mesh catalog is configured (no store instance)");
+        return TRELLIS_ERR_UNAVAILABLE;
+    }
+    return xds_engine_watch(ctx->env->xds, ctx, node_id, flavor, fn, arg, watch_out, err);
+}
+
 static trellis_error *host_error_new(void)
 {
     return calloc(1, sizeof(trellis_error));
@@ -377,6 +392,16 @@ const trellis_host host_services = {
     .error_get0_message = host_error_get0_message,
     .error_free = host_error_free,
     .api_invoke = api_invoke,
+    .xds_watch = host_xds_watch,
+    .xds_unwatch = xds_engine_unwatch,
+    .xds_watch_identity = xds_engine_watch_identity,
+    .xds_snapshot_version = xds_snapshot_version,
+    .xds_snapshot_count = xds_snapshot_count,
+    .xds_snapshot_at = xds_snapshot_at,
+    .xds_snapshot_find = xds_snapshot_find,
+    .xds_snapshot_changed_ns = xds_snapshot_changed_ns,
+    .xds_snapshot_ref = xds_snapshot_ref,
+    .xds_snapshot_unref = xds_snapshot_unref,
 };
 
 void host_release_instance_resources(trellis_host_ctx *inst)
@@ -393,6 +418,8 @@ void host_release_instance_resources(trellis_host_ctx *inst)
     leftovers += loop_cancel_owner(inst->env->lp, inst);
     metrics_free_owner(inst->env->metrics, inst);
     debug_unregister_owner(inst->env->debug, inst);
+    if (inst->env->xds != NULL)
+        xds_engine_release_owner(inst->env->xds, inst);
     if (leftovers > 0 && inst->plugin_name != NULL)
         log_write(TRELLIS_LOG_WARN, inst->plugin_name, inst->instance_name, "leftover_resources",
                   "destroy() left timers, watches or deferred calls behind; the host released them",

@@ -20,6 +20,7 @@
 typedef struct debug_registry debug_registry;
 typedef struct runtime runtime;
 typedef struct control_plane control_plane;
+typedef struct xds_engine xds_engine;
 
 /* The services every instance shares; owned by the serve command. */
 typedef struct host_env {
@@ -29,6 +30,7 @@ typedef struct host_env {
     debug_registry *debug;
     runtime *rt; /* for instances_foreach */
     control_plane *cp; /* the App Mesh API behind api_invoke; NULL without a store */
+    xds_engine *xds;   /* snapshots behind xds_watch */
 } host_env;
 
 typedef struct host_timer host_timer;

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "config.h"
 #include "api/control_plane.h"
+#include "xds/xds_engine.h"
 #include "debug.h"
 #include "host.h"
 #include "log.h"
@@ -106,6 +107,22 @@ static void on_sighup(void *arg)
     srv->cfg = fresh;
 }
 
+/* GET /debug/config_dump?node=<id>: what a proxy would receive, compiled now. */
+static trellis_status serve_config_dump(void *arg, const char *query, char **json_out,
+                                        trellis_error *err)
+{
+    server *srv = arg;
+    trellis_status status;
+    char message[600];
+    char *text = xds_engine_config_dump(srv->env.xds, query, &status, message, sizeof(message));
+    if (text == NULL) {
+        host_services.error_set(err, NULL, "%s", message);
+        return status;
+    }
+    *json_out = text; /* malloc'd, as host->alloc is */
+    return TRELLIS_OK;
+}
+
 /* The catalog lives in the (single) store instance, if one is configured. */
 static void attach_store(server *srv)
 {
@@ -137,6 +154,11 @@ static bool server_init(server *srv)
     if (srv->env.offload == NULL || srv->env.rt == NULL || srv->env.cp == NULL ||
         srv->core_ctx == NULL)
         return false;
+    srv->env.xds = xds_engine_new(srv->env.cp, srv->env.lp,
+                                  (uint64_t)plugin_config_get_int(srv->cfg->settings, "xds_coalesce_ms"));
+    if (srv->env.xds == NULL ||
+        host_services.debug_register(srv->core_ctx, "config_dump", serve_config_dump, srv) != TRELLIS_OK)
+        return false;
     srv->pm = process_metrics_new(srv->core_ctx);
     srv->sigterm = loop_signal_new(srv->env.lp, SIGTERM, on_sigterm, srv);
     srv->sigint = loop_signal_new(srv->env.lp, SIGINT, on_sigint, srv);
@@ -160,6 +182,7 @@ static void server_cleanup(server *srv)
     if (srv->env.lp != NULL)
         loop_drain_pending(srv->env.lp);
     runtime_free(srv->env.rt);
+    xds_engine_free(srv->env.xds);
     control_plane_free(srv->env.cp);
     plugin_cache_free(srv->cache);
     debug_registry_free(srv->env.debug);

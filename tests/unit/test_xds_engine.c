@@ -1,0 +1,291 @@
+/*
+ * The snapshot engine (core/xds): node id resolution and its errors, first
+ * snapshot delivered after xds_watch returns, recompiling exactly the
+ * identities a catalog change affects, coalescing bursts, snapshots shared
+ * by watchers, NULL when a node is deleted, unwatching inside a callback, and
+ * releasing what a plugin instance left behind. Catalog changes are made the
+ * way the store link makes them: put the record, then publish the revision.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/control_plane.h"
+#include "catalog/catalog_key.h"
+#include "compiler/compiler_fixture.h"
+#include "config.h"
+#include "host.h"
+#include "loop.h"
+#include "plugin_config.h"
+#include "test_check.h"
+#include "xds/node_id.h"
+#include "xds/snapshot.h"
+#include "xds/xds_engine.h"
+
+static loop *lp;
+static control_plane *cp;
+static xds_engine *engine;
+
+typedef struct receiver {
+    int calls;
+    trellis_xds_snapshot *last;   /* a reference, when calls > 0 and not NULL */
+    bool got_null;
+    bool unwatch_on_call;
+    trellis_xds_watch *watch;
+} receiver;
+
+static void on_update(void *arg, trellis_xds_snapshot *snapshot)
+{
+    receiver *r = arg;
+    r->calls++;
+    xds_snapshot_unref(r->last);
+    r->last = snapshot ? xds_snapshot_ref(snapshot) : NULL;
+    r->got_null = snapshot == NULL;
+    if (r->unwatch_on_call) {
+        xds_engine_unwatch(r->watch);
+        r->watch = NULL;
+    }
+}
+
+static void on_deadline(void *arg)
+{
+    (void)arg;
+    loop_break(lp);
+}
+
+/* Runs the loop for `ms` milliseconds (enough for the coalescing window). */
+static void run_for(uint64_t ms)
+{
+    loop_timer *t = loop_timer_new(lp, on_deadline, NULL);
+    loop_timer_start(t, ms, false);
+    loop_run(lp);
+    loop_timer_free(t);
+}
+
+static void put_and_publish(resource_kind kind, const char *mesh, const char *parent,
+                            const char *name, const char *spec_single_quoted)
+{
+    json_t *spec = fixture_json(spec_single_quoted);
+    CHECK(fixture_put(cp->cat, kind, mesh, parent, name, spec));
+    json_decref(spec);
+    char key[CATALOG_KEY_MAX];
+    catalog_key_resource(key, sizeof(key), kind, mesh, parent, name);
+    catalog_change change = {.key = key, .kind = kind, .mesh = mesh, .deleted = false};
+    catalog_publish(cp->cat, catalog_revision(cp->cat), &change, 1);
+}
+
+static void remove_and_publish(resource_kind kind, const char *mesh, const char *name)
+{
+    char key[CATALOG_KEY_MAX];
+    catalog_key_resource(key, sizeof(key), kind, mesh, NULL, name);
+    CHECK(catalog_remove(cp->cat, key));
+    catalog_set_revision(cp->cat, catalog_revision(cp->cat) + 1);
+    catalog_change change = {.key = key, .kind = kind, .mesh = mesh, .deleted = true};
+    catalog_publish(cp->cat, catalog_revision(cp->cat), &change, 1);
+}
+
+static const char *mesh_description =
+    "{'meshes': {'apps': {"
+    "  'virtualNodes': {"
+    "    'serviceA': {'backends': [{'virtualService': {'virtualServiceName': 'serviceb.apps.local'}}],"
+    "                 'listeners': [{'portMapping': {'port': 80, 'protocol': 'http2'}}],"
+    "                 'serviceDiscovery': {'dns': {'hostname': 'servicea.apps.local'}}},"
+    "    'serviceB': {'listeners': [{'portMapping': {'port': 80, 'protocol': 'http2'}}],"
+    "                 'serviceDiscovery': {'dns': {'hostname': 'serviceb.apps.local'}}},"
+    "    'serviceBv2': {'listeners': [{'portMapping': {'port': 80, 'protocol': 'http2'}}],"
+    "                 'serviceDiscovery': {'dns': {'hostname': 'servicebv2.apps.local'}}},"
+    "    'lonely': {'listeners': [{'portMapping': {'port': 9000, 'protocol': 'http'}}],"
+    "               'serviceDiscovery': {'dns': {'hostname': 'lonely.apps.local'}}}},"
+    "  'virtualServices': {"
+    "    'serviceb.apps.local': {'provider': {'virtualRouter': {'virtualRouterName': 'serviceB'}}}},"
+    "  'virtualRouters': {'serviceB': {'listeners': [{'portMapping': {'port': 80, 'protocol': 'http2'}}]}},"
+    "  'routes': {'serviceB': {'serviceB': {'http2Route': {'match': {'prefix': '/'},"
+    "      'action': {'weightedTargets': [{'virtualNode': 'serviceB', 'weight': 100}]}}}}}"
+    "}}}";
+
+static trellis_status watch(const char *node_id, trellis_xds_flavor flavor, receiver *r,
+                            char *message, size_t message_size)
+{
+    trellis_error *err = host_services.error_new();
+    trellis_status st = xds_engine_watch(engine, NULL, node_id, flavor, on_update, r, &r->watch, err);
+    snprintf(message, message_size, "%s", host_services.error_get0_message(err));
+    host_services.error_free(err);
+    return st;
+}
+
+static void test_node_ids(void)
+{
+    node_identity id;
+    char reason[512];
+    CHECK(node_id_parse("arn:aws:appmesh:us-west-2:111122223333:mesh/apps/virtualNode/serviceA",
+                        &id, reason, sizeof(reason)));
+    CHECK_STR(id.mesh, "apps");
+    CHECK_STR(id.name, "serviceA");
+    CHECK_STR(id.owner, "111122223333");
+    CHECK_STR(id.region, "us-west-2");
+    CHECK(node_id_parse("mesh/apps/virtualGateway/gw", &id, reason, sizeof(reason)));
+    CHECK(id.kind == RESOURCE_VIRTUAL_GATEWAY);
+    CHECK(node_id_parse("mesh/apps@123456789012/virtualNode/n", &id, reason, sizeof(reason)));
+    CHECK_STR(id.owner, "123456789012");
+    CHECK_STR(id.mesh, "apps");
+    CHECK(!node_id_parse("mesh/apps/virtualRouter/r", &id, reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "a proxy is a virtualNode or a virtualGateway");
+    CHECK(!node_id_parse("", &id, reason, sizeof(reason)));
+    CHECK_CONTAINS(reason, "node.id is empty");
+    CHECK(!node_id_parse("mesh/apps/virtualNode/", &id, reason, sizeof(reason)));
+    CHECK(!node_id_parse("arn:aws:s3:::bucket", &id, reason, sizeof(reason)));
+}
+
+static void test_watch_errors(void)
+{
+    receiver r = {0};
+    char message[600];
+    CHECK_INT(watch("mesh/nope/virtualNode/serviceA", TRELLIS_XDS_SIDECAR, &r, message, sizeof(message)),
+              TRELLIS_ERR_NOT_FOUND);
+    CHECK_STR(message, "mesh 'nope' not found");
+    CHECK_INT(watch("mesh/apps/virtualNode/ghost", TRELLIS_XDS_SIDECAR, &r, message, sizeof(message)),
+              TRELLIS_ERR_NOT_FOUND);
+    CHECK_STR(message, "virtual node 'ghost' not found in mesh 'apps'");
+    CHECK_INT(watch("garbage", TRELLIS_XDS_SIDECAR, &r, message, sizeof(message)), TRELLIS_ERR_INVALID);
+    CHECK_CONTAINS(message, "must be mesh/<mesh>/virtualNode/<name>");
+    CHECK_INT(watch("arn:aws:appmesh:us-west-2:999999999999:mesh/apps/virtualNode/serviceA",
+                    TRELLIS_XDS_SIDECAR, &r, message, sizeof(message)),
+              TRELLIS_ERR_NOT_FOUND);
+    CHECK_CONTAINS(message, "of account 999999999999");
+    run_for(20);
+    CHECK_INT(r.calls, 0);
+}
+
+static void test_first_snapshot_and_changes(void)
+{
+    receiver a = {0}, a2 = {0}, lonely = {0};
+    char message[600];
+    CHECK_INT(watch("arn:aws:appmesh:us-west-2:111122223333:mesh/apps/virtualNode/serviceA",
+                    TRELLIS_XDS_SIDECAR, &a, message, sizeof(message)),
+              TRELLIS_OK);
+    CHECK_INT(watch("mesh/apps/virtualNode/serviceA", TRELLIS_XDS_SIDECAR, &a2, message, sizeof(message)),
+              TRELLIS_OK);
+    CHECK_INT(watch("mesh/apps/virtualNode/lonely", TRELLIS_XDS_SIDECAR, &lonely, message, sizeof(message)),
+              TRELLIS_OK);
+    CHECK_STR(xds_engine_watch_identity(a.watch), "mesh/apps/virtualNode/serviceA");
+    CHECK_INT(a.calls, 0); /* never inside xds_watch */
+    run_for(5);
+    CHECK_INT(a.calls, 1);
+    CHECK_INT(a2.calls, 1);
+    CHECK(a.last != NULL && a.last == a2.last); /* one identity, one snapshot */
+    CHECK(xds_snapshot_find(a.last, TRELLIS_XDS_LISTENER, "lds_egress_0.0.0.0_15001") != NULL);
+    CHECK(xds_snapshot_find(a.last, TRELLIS_XDS_CLUSTER, "cds_egress_apps_serviceB_http2_80") != NULL);
+    CHECK(xds_snapshot_find(a.last, TRELLIS_XDS_CLUSTER, "cds_egress_apps_serviceBv2_http2_80") == NULL);
+
+    xds_engine_stats before;
+    xds_engine_get_stats(engine, &before);
+    CHECK_INT(before.identities, 2);
+    char route_version[SNAPSHOT_HASH_SIZE], listener_version[SNAPSHOT_HASH_SIZE];
+    snprintf(route_version, sizeof(route_version), "%s", xds_snapshot_version(a.last, TRELLIS_XDS_ROUTE));
+    snprintf(listener_version, sizeof(listener_version), "%s",
+             xds_snapshot_version(a.last, TRELLIS_XDS_LISTENER));
+
+    /* The 75/25 update: serviceA's routes and clusters change; lonely reads
+     * nothing of it and is not recompiled. A burst is coalesced. */
+    for (int i = 0; i < 5; i++)
+        put_and_publish(RESOURCE_ROUTE, "apps", "serviceB", "serviceB",
+                        "{'http2Route': {'match': {'prefix': '/'}, 'action': {'weightedTargets':"
+                        " [{'virtualNode': 'serviceB', 'weight': 75}, {'virtualNode': 'serviceBv2', 'weight': 25}]}}}");
+    run_for(40);
+    xds_engine_stats after;
+    xds_engine_get_stats(engine, &after);
+    CHECK_INT(after.compiles - before.compiles, 1);
+    CHECK_INT(a.calls, 2);
+    CHECK_INT(a2.calls, 2);
+    CHECK_INT(lonely.calls, 1);
+    CHECK(strcmp(xds_snapshot_version(a.last, TRELLIS_XDS_ROUTE), route_version) != 0);
+    CHECK_STR(xds_snapshot_version(a.last, TRELLIS_XDS_LISTENER), listener_version);
+    CHECK(xds_snapshot_find(a.last, TRELLIS_XDS_CLUSTER, "cds_egress_apps_serviceBv2_http2_80") != NULL);
+    CHECK(xds_snapshot_changed_ns(a.last) > 0);
+
+    /* A change that compiles to the same resources publishes nothing. */
+    put_and_publish(RESOURCE_VIRTUAL_SERVICE, "apps", NULL, "unrelated.apps.local", "{}");
+    run_for(40);
+    CHECK_INT(a.calls, 2);
+
+    /* Deleting the node: watchers hear NULL; one of them unwatches inside
+     * its callback, the other afterwards. */
+    a.unwatch_on_call = true;
+    remove_and_publish(RESOURCE_VIRTUAL_NODE, "apps", "serviceA");
+    run_for(40);
+    CHECK(a.got_null);
+    CHECK(a2.got_null);
+    CHECK(a.watch == NULL);
+    xds_engine_unwatch(a2.watch);
+    xds_engine_get_stats(engine, &after);
+    CHECK_INT(after.identities, 1);
+    CHECK_INT(after.watches, 1);
+
+    xds_engine_unwatch(lonely.watch);
+    xds_engine_get_stats(engine, &after);
+    CHECK_INT(after.identities, 0);
+    CHECK_INT(after.shared_snapshots, 0);
+    xds_snapshot_unref(lonely.last);
+    xds_snapshot_unref(a.last);
+    xds_snapshot_unref(a2.last);
+}
+
+static void test_release_owner(void)
+{
+    receiver r = {0};
+    trellis_host_ctx *owner = (trellis_host_ctx *)&r; /* any distinct pointer */
+    trellis_error *err = host_services.error_new();
+    CHECK_INT(xds_engine_watch(engine, owner, "mesh/apps/virtualNode/serviceB", TRELLIS_XDS_PROXYLESS,
+                               on_update, &r, &r.watch, err),
+              TRELLIS_OK);
+    host_services.error_free(err);
+    xds_engine_release_owner(engine, owner);
+    run_for(5);
+    CHECK_INT(r.calls, 0); /* released before its first delivery */
+    xds_engine_stats stats;
+    xds_engine_get_stats(engine, &stats);
+    CHECK_INT(stats.watches, 0);
+}
+
+static void test_config_dump(void)
+{
+    trellis_status st;
+    char message[600];
+    char *dump = xds_engine_config_dump(engine, "node=mesh%2Fapps%2FvirtualNode%2FserviceB", &st,
+                                        message, sizeof(message));
+    CHECK(dump != NULL);
+    CHECK_CONTAINS(dump, "\"@type\": \"type.googleapis.com/envoy.admin.v3.ListenersConfigDump\"");
+    CHECK_CONTAINS(dump, "cds_ingress_apps_serviceB_http2_80");
+    free(dump);
+    CHECK(xds_engine_config_dump(engine, "flavor=proxyless", &st, message, sizeof(message)) == NULL);
+    CHECK_INT(st, TRELLIS_ERR_INVALID);
+    CHECK(xds_engine_config_dump(engine, "node=mesh/apps/virtualNode/serviceB&flavor=bad", &st,
+                                 message, sizeof(message)) == NULL);
+    CHECK_STR(message, "flavor must be sidecar or proxyless");
+}
+
+int main(void)
+{
+    json_t *empty = json_object();
+    trellis_config *settings = plugin_config_new(core_config_schema, empty);
+    json_decref(empty);
+    lp = loop_new();
+    cp = control_plane_new(settings);
+    json_t *description = fixture_json(mesh_description);
+    CHECK(fixture_add(cp->cat, description));
+    json_decref(description);
+    cp->ready = true;
+    engine = xds_engine_new(cp, lp, 10);
+
+    test_node_ids();
+    test_watch_errors();
+    test_first_snapshot_and_changes();
+    test_release_owner();
+    test_config_dump();
+
+    xds_engine_free(engine);
+    control_plane_free(cp);
+    loop_drain_pending(lp);
+    loop_free(lp);
+    plugin_config_free(settings);
+    return test_finish("unit_xds_engine");
+}
