@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <trellis/discovery.h>
 #include <trellis/frontend.h>
 #include <trellis/plugin.h>
 #include <trellis/store.h>
@@ -16,7 +17,8 @@ typedef struct kind_info {
 
 static const kind_info kinds[] = {
     {TRELLIS_KIND_STORE, "store", TRELLIS_STORE_OPS_VERSION, sizeof(trellis_store_ops)},
-    {TRELLIS_KIND_DISCOVERY, "discovery", 0, 0},
+    {TRELLIS_KIND_DISCOVERY, "discovery", TRELLIS_DISCOVERY_OPS_VERSION,
+     sizeof(trellis_discovery_ops)},
     {TRELLIS_KIND_CERTS, "certs", 0, 0},
     {TRELLIS_KIND_SINK, "sink", 0, 0},
     {TRELLIS_KIND_FRONTEND, "frontend", TRELLIS_FRONTEND_OPS_VERSION, sizeof(trellis_frontend_ops)},

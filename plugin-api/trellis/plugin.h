@@ -33,6 +33,7 @@
  *        store kind's ops table (trellis/store.h).
  *   1.2  xDS snapshots for front ends serving Envoy and gRPC clients:
  *        xds_watch/xds_unwatch and the snapshot accessors.
+ *   1.3  the discovery kind's ops table (trellis/discovery.h).
  *
  * Versioning policy: the major number changes when anything in an existing
  * struct moves or changes meaning; the host refuses plugins of another major.
@@ -55,7 +56,7 @@ extern "C" {
 #endif
 
 #define TRELLIS_ABI_MAJOR 1
-#define TRELLIS_ABI_MINOR 2
+#define TRELLIS_ABI_MINOR 3
 
 /* "TRLS" — first field of every descriptor. */
 #define TRELLIS_PLUGIN_MAGIC 0x534c5254u
@@ -103,7 +104,7 @@ typedef enum trellis_status {
 
 typedef enum trellis_plugin_kind {
     TRELLIS_KIND_STORE = 1,     /* durable resource storage (trellis/store.h, ABI 1.1) */
-    TRELLIS_KIND_DISCOVERY = 2, /* service discovery (trellis/discovery.h) */
+    TRELLIS_KIND_DISCOVERY = 2, /* service discovery (trellis/discovery.h, ABI 1.3) */
     TRELLIS_KIND_CERTS = 3,     /* certificate sources (trellis/certs.h) */
     TRELLIS_KIND_SINK = 4,      /* telemetry sinks (trellis/sink.h) */
     TRELLIS_KIND_FRONTEND = 5   /* protocol front ends: REST API, xDS, admin */
