@@ -12,6 +12,7 @@
 
 #include "address.h"
 #include "api/api.h"
+#include "listeners.h"
 #include "api/control_plane.h"
 #include "xds/snapshot.h"
 #include "xds/xds_engine.h"
@@ -222,32 +223,12 @@ static double host_wall_time(void)
 static trellis_status host_listen_tcp(trellis_host_ctx *ctx, const char *address, int backlog,
                                       int *fd_out, trellis_error *err)
 {
-    (void)ctx;
-    struct sockaddr_storage ss;
-    socklen_t len;
-    char reason[200];
-    if (address == NULL || !address_parse(address, &ss, &len, reason, sizeof(reason))) {
-        host_error_set(err, NULL, "invalid listen address: %s", address ? reason : "(null)");
-        return TRELLIS_ERR_INVALID;
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        host_error_set(err, NULL, "cannot create a socket for %s: %s", address, strerror(errno));
-        return TRELLIS_ERR_IO;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    if (ss.ss_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
-        listen(fd, backlog > 0 ? backlog : SOMAXCONN) != 0) {
-        host_error_set(err, NULL, "cannot listen on %s: %s", address, strerror(errno));
-        close(fd);
-        return TRELLIS_ERR_IO;
-    }
-    *fd_out = fd;
-    return TRELLIS_OK;
+    char reason[400];
+    trellis_status st = listener_registry_open(ctx->env->listeners, ctx, address, backlog, fd_out,
+                                               reason, sizeof(reason));
+    if (st != TRELLIS_OK)
+        host_error_set(err, NULL, "%s", reason);
+    return st;
 }
 
 /* ---- instance state ---- */
@@ -420,6 +401,8 @@ void host_release_instance_resources(trellis_host_ctx *inst)
     debug_unregister_owner(inst->env->debug, inst);
     if (inst->env->xds != NULL)
         xds_engine_release_owner(inst->env->xds, inst);
+    if (inst->env->listeners != NULL)
+        listener_registry_release_owner(inst->env->listeners, inst);
     if (leftovers > 0 && inst->plugin_name != NULL)
         log_write(TRELLIS_LOG_WARN, inst->plugin_name, inst->instance_name, "leftover_resources",
                   "destroy() left timers, watches or deferred calls behind; the host released them",

@@ -11,6 +11,7 @@
 #include "xds/xds_engine.h"
 #include "debug.h"
 #include "host.h"
+#include "listeners.h"
 #include "log.h"
 #include "plugin_config.h"
 #include "process_metrics.h"
@@ -141,9 +142,10 @@ static bool server_init(server *srv)
     srv->env.lp = loop_new();
     srv->env.metrics = metrics_registry_new();
     srv->env.debug = debug_registry_new();
+    srv->env.listeners = listener_registry_new();
     srv->cache = plugin_cache_new();
     if (srv->env.lp == NULL || srv->env.metrics == NULL || srv->env.debug == NULL ||
-        srv->cache == NULL)
+        srv->env.listeners == NULL || srv->cache == NULL)
         return false;
     srv->env.offload = offload_pool_new(
         srv->env.lp, (unsigned)plugin_config_get_int(srv->cfg->settings, "offload_threads"),
@@ -186,6 +188,7 @@ static void server_cleanup(server *srv)
     control_plane_free(srv->env.cp);
     plugin_cache_free(srv->cache);
     debug_registry_free(srv->env.debug);
+    listener_registry_free(srv->env.listeners);
     metrics_registry_free(srv->env.metrics);
     loop_free(srv->env.lp);
     core_config_free(srv->cfg);

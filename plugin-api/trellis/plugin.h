@@ -316,9 +316,11 @@ typedef trellis_status (*trellis_offload_fn)(trellis_host_ctx *ctx, trellis_call
 typedef uint64_t (*trellis_monotonic_ns_fn)(void);
 typedef double (*trellis_wall_time_fn)(void);
 
-/* Listening socket for "host:port" / "[v6]:port": non-blocking, close-on-exec,
- * SO_REUSEADDR and SO_REUSEPORT (so a reloaded instance can bind beside the
- * old one). The caller owns *fd_out and closes it. Loop thread. */
+/* Listening socket for "host:port" / "[v6]:port": non-blocking, close-on-exec.
+ * While another instance of this process listens on the same address (a
+ * reload replacing it), the caller gets a duplicate of that socket, so the
+ * swap refuses no connection; another process gets "Address already in use".
+ * The caller owns *fd_out and closes it. Loop thread. */
 typedef trellis_status (*trellis_listen_tcp_fn)(trellis_host_ctx *ctx, const char *address,
                                                 int backlog, int *fd_out, trellis_error *err);
 

@@ -252,3 +252,38 @@ def test_sigint_stops_like_sigterm(trellis, tmp_path):
     [stopping] = server.entries(event="stopping")
     assert stopping["msg"] == "SIGINT received; draining 3 plugin instances"
     assert destroyed(server) == [("p", "")]
+
+
+def test_a_second_server_on_the_same_address_is_refused(trellis, tmp_path):
+    """Two processes never split one port's traffic: the second cannot bind."""
+    admin = lib.loopback_address()
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+    first = trellis.serve(lib.write_config(tmp_path / "one", base(tmp_path / "one", admin)), admin)
+    second = trellis.start(lib.write_config(tmp_path / "two", base(tmp_path / "two", admin)))
+    assert second.wait_exit() == 1
+    failures = second.entries(event="plugin_start_failed", instance="admin")
+    assert len(failures) == 1, second.log()
+    assert f"cannot listen on {admin}: Address already in use" in failures[0]["reason"]
+    status, _, _ = lib.http_request(admin, "GET", "/healthz")
+    assert status == 200
+    first.stop()
+
+
+def test_sighup_replacing_a_listener_keeps_its_address(trellis, tmp_path):
+    """A replaced frontend takes over its predecessor's socket: the address
+    answers before, during and after the swap."""
+    admin = lib.loopback_address()
+    config = lib.write_config(tmp_path, base(tmp_path, admin))
+    server = trellis.serve(config, admin)
+    status, _, _ = lib.http_request(admin, "GET", "/healthz")
+    assert status == 200
+    changed = [lib.store_instance(tmp_path / "data"),
+               lib.admin_instance(admin, max_connections=32)]
+    entry = reload(server, config, changed, "reloaded")
+    assert entry["msg"] == "configuration reloaded: 0 started, 1 replaced, 0 stopping, 0 failed"
+    for _ in range(20):
+        status, _, _ = lib.http_request(admin, "GET", "/healthz")
+        assert status == 200
+    assert server.entries(event="plugin_start_failed") == []
+    server.stop()
