@@ -30,6 +30,7 @@ set(XDS_GENERATED_SOURCES
   generated/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.pb-c.c
   generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.c
   generated/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.c
+  generated/envoy/extensions/formatter/req_without_query/v3/req_without_query.pb-c.c
   generated/envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.pb-c.c
   generated/envoy/extensions/transport_sockets/tls/v3/common.pb-c.c
   generated/envoy/extensions/transport_sockets/tls/v3/secret.pb-c.c

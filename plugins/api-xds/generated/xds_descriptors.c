@@ -31,6 +31,7 @@
 #include "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.pb-c.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.h"
+#include "envoy/extensions/formatter/req_without_query/v3/req_without_query.pb-c.h"
 #include "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.pb-c.h"
 #include "envoy/extensions/transport_sockets/tls/v3/common.pb-c.h"
 #include "envoy/extensions/transport_sockets/tls/v3/secret.pb-c.h"
@@ -120,6 +121,8 @@ const xds_descriptor_entry xds_descriptor_table[] = {
     {"envoy.config.listener.v3.FilterChainMatch", &envoy__config__listener__v3__filter_chain_match__descriptor},
     {"envoy.config.listener.v3.Listener", &envoy__config__listener__v3__listener__descriptor},
     {"envoy.config.listener.v3.ListenerFilter", &envoy__config__listener__v3__listener_filter__descriptor},
+    {"envoy.config.listener.v3.ListenerFilterChainMatchPredicate", &envoy__config__listener__v3__listener_filter_chain_match_predicate__descriptor},
+    {"envoy.config.listener.v3.ListenerFilterChainMatchPredicate.MatchSet", &envoy__config__listener__v3__listener_filter_chain_match_predicate__match_set__descriptor},
     {"envoy.config.route.v3.Decorator", &envoy__config__route__v3__decorator__descriptor},
     {"envoy.config.route.v3.DirectResponseAction", &envoy__config__route__v3__direct_response_action__descriptor},
     {"envoy.config.route.v3.HeaderMatcher", &envoy__config__route__v3__header_matcher__descriptor},
@@ -168,6 +171,7 @@ const xds_descriptor_entry xds_descriptor_table[] = {
     {"envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", &envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__descriptor},
     {"envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster", &envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__weighted_cluster__descriptor},
     {"envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight", &envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__weighted_cluster__cluster_weight__descriptor},
+    {"envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery", &envoy__extensions__formatter__req_without_query__v3__req_without_query__descriptor},
     {"envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate", &envoy__extensions__retry__host__previous_hosts__v3__previous_hosts_predicate__descriptor},
     {"envoy.extensions.transport_sockets.tls.v3.CertificateProviderPluginInstance", &envoy__extensions__transport_sockets__tls__v3__certificate_provider_plugin_instance__descriptor},
     {"envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext", &envoy__extensions__transport_sockets__tls__v3__certificate_validation_context__descriptor},
@@ -199,6 +203,7 @@ const xds_descriptor_entry xds_descriptor_table[] = {
     {"envoy.type.tracing.v3.CustomTag.Header", &envoy__type__tracing__v3__custom_tag__header__descriptor},
     {"envoy.type.tracing.v3.CustomTag.Literal", &envoy__type__tracing__v3__custom_tag__literal__descriptor},
     {"envoy.type.v3.FractionalPercent", &envoy__type__v3__fractional_percent__descriptor},
+    {"envoy.type.v3.Int32Range", &envoy__type__v3__int32_range__descriptor},
     {"envoy.type.v3.Int64Range", &envoy__type__v3__int64_range__descriptor},
     {"envoy.type.v3.Percent", &envoy__type__v3__percent__descriptor},
     {"envoy.type.v3.SemanticVersion", &envoy__type__v3__semantic_version__descriptor},

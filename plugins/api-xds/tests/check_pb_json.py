@@ -7,6 +7,8 @@ the same JSON. Equal messages mean every field went to the right number with
 the right wire type and value; no unknown fields may remain anywhere.
 
   check_pb_json.py XDS_ENCODE_TOOL ENVOY_DESCRIPTOR_SET CORPUS_DIR [EXTRA_JSON...]
+EXTRA_JSON may also be config dumps, {"resources": [{"@type": ..., ...}]}, as
+the compiler's corpus tool writes them: each resource is checked.
 Exit 0 when all match, 1 listing each difference, 77 (skipped) without the
 descriptor set or python3-protobuf.
 """
@@ -90,11 +92,19 @@ def main():
         return 77
     pool = load_pool(descriptor_set)
     files = sorted(glob.glob(os.path.join(corpus, '*.json'))) + sys.argv[4:]
-    failures = 0
+    docs = []
     for path in files:
         with open(path) as fh:
             doc = json.load(fh)
-        type_name, resource = doc['type'], doc['resource']
+        if 'resources' in doc:
+            for i, r in enumerate(doc['resources']):
+                r = dict(r)
+                type_name = r.pop('@type').split('/')[-1]
+                docs.append((f'{os.path.basename(path)}[{i}] {type_name}', type_name, r))
+        else:
+            docs.append((os.path.basename(path), doc['type'], doc['resource']))
+    failures = 0
+    for name, type_name, resource in docs:
         cls = message_class(pool, type_name)
         expected = cls()
         json_format.Parse(json.dumps(resource), expected, descriptor_pool=pool)
@@ -104,7 +114,6 @@ def main():
             run = subprocess.run([tool, type_name, tmp.name], capture_output=True)
         finally:
             os.unlink(tmp.name)
-        name = os.path.basename(path)
         if run.returncode != 0:
             print(f'{name}: the encoder refused it: {run.stderr.decode().strip()}')
             failures += 1
@@ -126,7 +135,7 @@ def main():
         elif actual.SerializeToString(deterministic=True) != expected.SerializeToString(deterministic=True):
             print(f'{name}: re-serialized bytes differ')
             failures += 1
-    print(f'{len(files)} resources checked against {descriptor_set}: {failures} failed')
+    print(f'{len(docs)} resources checked against {descriptor_set}: {failures} failed')
     return 1 if failures else 0
 
 

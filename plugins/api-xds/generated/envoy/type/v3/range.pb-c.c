@@ -13,6 +13,12 @@ void   envoy__type__v3__int64_range__init
   static const Envoy__Type__V3__Int64Range init_value = ENVOY__TYPE__V3__INT64_RANGE__INIT;
   *message = init_value;
 }
+void   envoy__type__v3__int32_range__init
+                     (Envoy__Type__V3__Int32Range         *message)
+{
+  static const Envoy__Type__V3__Int32Range init_value = ENVOY__TYPE__V3__INT32_RANGE__INIT;
+  *message = init_value;
+}
 static const ProtobufCFieldDescriptor envoy__type__v3__int64_range__field_descriptors[2] =
 {
   {
@@ -62,5 +68,56 @@ const ProtobufCMessageDescriptor envoy__type__v3__int64_range__descriptor =
   envoy__type__v3__int64_range__field_indices_by_name,
   1,  envoy__type__v3__int64_range__number_ranges,
   (ProtobufCMessageInit) envoy__type__v3__int64_range__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor envoy__type__v3__int32_range__field_descriptors[2] =
+{
+  {
+    "start",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Type__V3__Int32Range, start),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "end",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Type__V3__Int32Range, end),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned envoy__type__v3__int32_range__field_indices_by_name[] = {
+  1,   /* field[1] = end */
+  0,   /* field[0] = start */
+};
+static const ProtobufCIntRange envoy__type__v3__int32_range__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor envoy__type__v3__int32_range__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "envoy.type.v3.Int32Range",
+  "Int32Range",
+  "Envoy__Type__V3__Int32Range",
+  "envoy.type.v3",
+  sizeof(Envoy__Type__V3__Int32Range),
+  2,
+  envoy__type__v3__int32_range__field_descriptors,
+  envoy__type__v3__int32_range__field_indices_by_name,
+  1,  envoy__type__v3__int32_range__number_ranges,
+  (ProtobufCMessageInit) envoy__type__v3__int32_range__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 
 typedef struct Envoy__Type__V3__Int64Range Envoy__Type__V3__Int64Range;
+typedef struct Envoy__Type__V3__Int32Range Envoy__Type__V3__Int32Range;
 
 
 /* --- enums --- */
@@ -34,13 +35,30 @@ struct  Envoy__Type__V3__Int64Range
     , 0, 0 }
 
 
+struct  Envoy__Type__V3__Int32Range
+{
+  ProtobufCMessage base;
+  int32_t start;
+  int32_t end;
+};
+#define ENVOY__TYPE__V3__INT32_RANGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&envoy__type__v3__int32_range__descriptor) \
+    , 0, 0 }
+
+
 /* Envoy__Type__V3__Int64Range methods */
 void   envoy__type__v3__int64_range__init
                      (Envoy__Type__V3__Int64Range         *message);
+/* Envoy__Type__V3__Int32Range methods */
+void   envoy__type__v3__int32_range__init
+                     (Envoy__Type__V3__Int32Range         *message);
 /* --- per-message closures --- */
 
 typedef void (*Envoy__Type__V3__Int64Range_Closure)
                  (const Envoy__Type__V3__Int64Range *message,
+                  void *closure_data);
+typedef void (*Envoy__Type__V3__Int32Range_Closure)
+                 (const Envoy__Type__V3__Int32Range *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -49,6 +67,7 @@ typedef void (*Envoy__Type__V3__Int64Range_Closure)
 /* --- descriptors --- */
 
 extern const ProtobufCMessageDescriptor envoy__type__v3__int64_range__descriptor;
+extern const ProtobufCMessageDescriptor envoy__type__v3__int32_range__descriptor;
 
 PROTOBUF_C__END_DECLS
 

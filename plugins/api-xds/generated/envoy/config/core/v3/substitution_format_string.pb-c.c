@@ -13,7 +13,7 @@ void   envoy__config__core__v3__substitution_format_string__init
   static const Envoy__Config__Core__V3__SubstitutionFormatString init_value = ENVOY__CONFIG__CORE__V3__SUBSTITUTION_FORMAT_STRING__INIT;
   *message = init_value;
 }
-static const ProtobufCFieldDescriptor envoy__config__core__v3__substitution_format_string__field_descriptors[4] =
+static const ProtobufCFieldDescriptor envoy__config__core__v3__substitution_format_string__field_descriptors[5] =
 {
   {
     "json_format",
@@ -63,9 +63,22 @@ static const ProtobufCFieldDescriptor envoy__config__core__v3__substitution_form
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "formatters",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Envoy__Config__Core__V3__SubstitutionFormatString, n_formatters),
+    offsetof(Envoy__Config__Core__V3__SubstitutionFormatString, formatters),
+    &envoy__config__core__v3__typed_extension_config__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned envoy__config__core__v3__substitution_format_string__field_indices_by_name[] = {
   2,   /* field[2] = content_type */
+  4,   /* field[4] = formatters */
   0,   /* field[0] = json_format */
   1,   /* field[1] = omit_empty_values */
   3,   /* field[3] = text_format_source */
@@ -73,7 +86,7 @@ static const unsigned envoy__config__core__v3__substitution_format_string__field
 static const ProtobufCIntRange envoy__config__core__v3__substitution_format_string__number_ranges[1 + 1] =
 {
   { 2, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor envoy__config__core__v3__substitution_format_string__descriptor =
 {
@@ -83,7 +96,7 @@ const ProtobufCMessageDescriptor envoy__config__core__v3__substitution_format_st
   "Envoy__Config__Core__V3__SubstitutionFormatString",
   "envoy.config.core.v3",
   sizeof(Envoy__Config__Core__V3__SubstitutionFormatString),
-  4,
+  5,
   envoy__config__core__v3__substitution_format_string__field_descriptors,
   envoy__config__core__v3__substitution_format_string__field_indices_by_name,
   1,  envoy__config__core__v3__substitution_format_string__number_ranges,

@@ -15,6 +15,7 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "envoy/config/core/v3/base.pb-c.h"
+#include "envoy/config/core/v3/extension.pb-c.h"
 #include "google/protobuf/struct.pb-c.h"
 
 typedef struct Envoy__Config__Core__V3__SubstitutionFormatString Envoy__Config__Core__V3__SubstitutionFormatString;
@@ -37,6 +38,8 @@ struct  Envoy__Config__Core__V3__SubstitutionFormatString
   ProtobufCMessage base;
   protobuf_c_boolean omit_empty_values;
   char *content_type;
+  size_t n_formatters;
+  Envoy__Config__Core__V3__TypedExtensionConfig **formatters;
   Envoy__Config__Core__V3__SubstitutionFormatString__FormatCase format_case;
   union {
     Google__Protobuf__Struct *json_format;
@@ -45,7 +48,7 @@ struct  Envoy__Config__Core__V3__SubstitutionFormatString
 };
 #define ENVOY__CONFIG__CORE__V3__SUBSTITUTION_FORMAT_STRING__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&envoy__config__core__v3__substitution_format_string__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, ENVOY__CONFIG__CORE__V3__SUBSTITUTION_FORMAT_STRING__FORMAT__NOT_SET, {0} }
+    , 0, (char *)protobuf_c_empty_string, 0,NULL, ENVOY__CONFIG__CORE__V3__SUBSTITUTION_FORMAT_STRING__FORMAT__NOT_SET, {0} }
 
 
 /* Envoy__Config__Core__V3__SubstitutionFormatString methods */

@@ -25,6 +25,18 @@ void   envoy__config__listener__v3__filter_chain__init
   static const Envoy__Config__Listener__V3__FilterChain init_value = ENVOY__CONFIG__LISTENER__V3__FILTER_CHAIN__INIT;
   *message = init_value;
 }
+void   envoy__config__listener__v3__listener_filter_chain_match_predicate__match_set__init
+                     (Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__MatchSet         *message)
+{
+  static const Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__MatchSet init_value = ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER_CHAIN_MATCH_PREDICATE__MATCH_SET__INIT;
+  *message = init_value;
+}
+void   envoy__config__listener__v3__listener_filter_chain_match_predicate__init
+                     (Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate         *message)
+{
+  static const Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate init_value = ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER_CHAIN_MATCH_PREDICATE__INIT;
+  *message = init_value;
+}
 void   envoy__config__listener__v3__listener_filter__init
                      (Envoy__Config__Listener__V3__ListenerFilter         *message)
 {
@@ -387,7 +399,135 @@ const ProtobufCMessageDescriptor envoy__config__listener__v3__filter_chain__desc
   (ProtobufCMessageInit) envoy__config__listener__v3__filter_chain__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor envoy__config__listener__v3__listener_filter__field_descriptors[2] =
+static const ProtobufCFieldDescriptor envoy__config__listener__v3__listener_filter_chain_match_predicate__match_set__field_descriptors[1] =
+{
+  {
+    "rules",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__MatchSet, n_rules),
+    offsetof(Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__MatchSet, rules),
+    &envoy__config__listener__v3__listener_filter_chain_match_predicate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned envoy__config__listener__v3__listener_filter_chain_match_predicate__match_set__field_indices_by_name[] = {
+  0,   /* field[0] = rules */
+};
+static const ProtobufCIntRange envoy__config__listener__v3__listener_filter_chain_match_predicate__match_set__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor envoy__config__listener__v3__listener_filter_chain_match_predicate__match_set__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "envoy.config.listener.v3.ListenerFilterChainMatchPredicate.MatchSet",
+  "MatchSet",
+  "Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__MatchSet",
+  "envoy.config.listener.v3",
+  sizeof(Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__MatchSet),
+  1,
+  envoy__config__listener__v3__listener_filter_chain_match_predicate__match_set__field_descriptors,
+  envoy__config__listener__v3__listener_filter_chain_match_predicate__match_set__field_indices_by_name,
+  1,  envoy__config__listener__v3__listener_filter_chain_match_predicate__match_set__number_ranges,
+  (ProtobufCMessageInit) envoy__config__listener__v3__listener_filter_chain_match_predicate__match_set__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor envoy__config__listener__v3__listener_filter_chain_match_predicate__field_descriptors[5] =
+{
+  {
+    "or_match",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate, rule_case),
+    offsetof(Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate, or_match),
+    &envoy__config__listener__v3__listener_filter_chain_match_predicate__match_set__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "and_match",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate, rule_case),
+    offsetof(Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate, and_match),
+    &envoy__config__listener__v3__listener_filter_chain_match_predicate__match_set__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "not_match",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate, rule_case),
+    offsetof(Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate, not_match),
+    &envoy__config__listener__v3__listener_filter_chain_match_predicate__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "any_match",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate, rule_case),
+    offsetof(Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate, any_match),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "destination_port_range",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate, rule_case),
+    offsetof(Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate, destination_port_range),
+    &envoy__type__v3__int32_range__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned envoy__config__listener__v3__listener_filter_chain_match_predicate__field_indices_by_name[] = {
+  1,   /* field[1] = and_match */
+  3,   /* field[3] = any_match */
+  4,   /* field[4] = destination_port_range */
+  2,   /* field[2] = not_match */
+  0,   /* field[0] = or_match */
+};
+static const ProtobufCIntRange envoy__config__listener__v3__listener_filter_chain_match_predicate__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor envoy__config__listener__v3__listener_filter_chain_match_predicate__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "envoy.config.listener.v3.ListenerFilterChainMatchPredicate",
+  "ListenerFilterChainMatchPredicate",
+  "Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate",
+  "envoy.config.listener.v3",
+  sizeof(Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate),
+  5,
+  envoy__config__listener__v3__listener_filter_chain_match_predicate__field_descriptors,
+  envoy__config__listener__v3__listener_filter_chain_match_predicate__field_indices_by_name,
+  1,  envoy__config__listener__v3__listener_filter_chain_match_predicate__number_ranges,
+  (ProtobufCMessageInit) envoy__config__listener__v3__listener_filter_chain_match_predicate__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor envoy__config__listener__v3__listener_filter__field_descriptors[3] =
 {
   {
     "name",
@@ -413,8 +553,21 @@ static const ProtobufCFieldDescriptor envoy__config__listener__v3__listener_filt
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "filter_disabled",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Envoy__Config__Listener__V3__ListenerFilter, filter_disabled),
+    &envoy__config__listener__v3__listener_filter_chain_match_predicate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned envoy__config__listener__v3__listener_filter__field_indices_by_name[] = {
+  2,   /* field[2] = filter_disabled */
   0,   /* field[0] = name */
   1,   /* field[1] = typed_config */
 };
@@ -422,7 +575,7 @@ static const ProtobufCIntRange envoy__config__listener__v3__listener_filter__num
 {
   { 1, 0 },
   { 3, 1 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor envoy__config__listener__v3__listener_filter__descriptor =
 {
@@ -432,7 +585,7 @@ const ProtobufCMessageDescriptor envoy__config__listener__v3__listener_filter__d
   "Envoy__Config__Listener__V3__ListenerFilter",
   "envoy.config.listener.v3",
   sizeof(Envoy__Config__Listener__V3__ListenerFilter),
-  2,
+  3,
   envoy__config__listener__v3__listener_filter__field_descriptors,
   envoy__config__listener__v3__listener_filter__field_indices_by_name,
   2,  envoy__config__listener__v3__listener_filter__number_ranges,

@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "envoy/config/core/v3/address.pb-c.h"
 #include "envoy/config/core/v3/base.pb-c.h"
+#include "envoy/type/v3/range.pb-c.h"
 #include "google/protobuf/any.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
 #include "google/protobuf/wrappers.pb-c.h"
@@ -23,6 +24,8 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Envoy__Config__Listener__V3__Filter Envoy__Config__Listener__V3__Filter;
 typedef struct Envoy__Config__Listener__V3__FilterChainMatch Envoy__Config__Listener__V3__FilterChainMatch;
 typedef struct Envoy__Config__Listener__V3__FilterChain Envoy__Config__Listener__V3__FilterChain;
+typedef struct Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate;
+typedef struct Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__MatchSet Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__MatchSet;
 typedef struct Envoy__Config__Listener__V3__ListenerFilter Envoy__Config__Listener__V3__ListenerFilter;
 
 
@@ -99,6 +102,44 @@ struct  Envoy__Config__Listener__V3__FilterChain
     , NULL, 0,NULL, NULL, NULL, NULL, (char *)protobuf_c_empty_string }
 
 
+struct  Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__MatchSet
+{
+  ProtobufCMessage base;
+  size_t n_rules;
+  Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate **rules;
+};
+#define ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER_CHAIN_MATCH_PREDICATE__MATCH_SET__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&envoy__config__listener__v3__listener_filter_chain_match_predicate__match_set__descriptor) \
+    , 0,NULL }
+
+
+typedef enum {
+  ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER_CHAIN_MATCH_PREDICATE__RULE__NOT_SET = 0,
+  ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER_CHAIN_MATCH_PREDICATE__RULE_OR_MATCH = 1,
+  ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER_CHAIN_MATCH_PREDICATE__RULE_AND_MATCH = 2,
+  ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER_CHAIN_MATCH_PREDICATE__RULE_NOT_MATCH = 3,
+  ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER_CHAIN_MATCH_PREDICATE__RULE_ANY_MATCH = 4,
+  ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER_CHAIN_MATCH_PREDICATE__RULE_DESTINATION_PORT_RANGE = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER_CHAIN_MATCH_PREDICATE__RULE__CASE)
+} Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__RuleCase;
+
+struct  Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate
+{
+  ProtobufCMessage base;
+  Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__RuleCase rule_case;
+  union {
+    Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__MatchSet *or_match;
+    Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__MatchSet *and_match;
+    Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate *not_match;
+    protobuf_c_boolean any_match;
+    Envoy__Type__V3__Int32Range *destination_port_range;
+  };
+};
+#define ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER_CHAIN_MATCH_PREDICATE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&envoy__config__listener__v3__listener_filter_chain_match_predicate__descriptor) \
+    , ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER_CHAIN_MATCH_PREDICATE__RULE__NOT_SET, {0} }
+
+
 typedef enum {
   ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER__CONFIG_TYPE__NOT_SET = 0,
   ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER__CONFIG_TYPE_TYPED_CONFIG = 3
@@ -109,6 +150,7 @@ struct  Envoy__Config__Listener__V3__ListenerFilter
 {
   ProtobufCMessage base;
   char *name;
+  Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate *filter_disabled;
   Envoy__Config__Listener__V3__ListenerFilter__ConfigTypeCase config_type_case;
   union {
     Google__Protobuf__Any *typed_config;
@@ -116,7 +158,7 @@ struct  Envoy__Config__Listener__V3__ListenerFilter
 };
 #define ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&envoy__config__listener__v3__listener_filter__descriptor) \
-    , (char *)protobuf_c_empty_string, ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER__CONFIG_TYPE__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, NULL, ENVOY__CONFIG__LISTENER__V3__LISTENER_FILTER__CONFIG_TYPE__NOT_SET, {0} }
 
 
 /* Envoy__Config__Listener__V3__Filter methods */
@@ -128,6 +170,12 @@ void   envoy__config__listener__v3__filter_chain_match__init
 /* Envoy__Config__Listener__V3__FilterChain methods */
 void   envoy__config__listener__v3__filter_chain__init
                      (Envoy__Config__Listener__V3__FilterChain         *message);
+/* Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__MatchSet methods */
+void   envoy__config__listener__v3__listener_filter_chain_match_predicate__match_set__init
+                     (Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__MatchSet         *message);
+/* Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate methods */
+void   envoy__config__listener__v3__listener_filter_chain_match_predicate__init
+                     (Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate         *message);
 /* Envoy__Config__Listener__V3__ListenerFilter methods */
 void   envoy__config__listener__v3__listener_filter__init
                      (Envoy__Config__Listener__V3__ListenerFilter         *message);
@@ -142,6 +190,12 @@ typedef void (*Envoy__Config__Listener__V3__FilterChainMatch_Closure)
 typedef void (*Envoy__Config__Listener__V3__FilterChain_Closure)
                  (const Envoy__Config__Listener__V3__FilterChain *message,
                   void *closure_data);
+typedef void (*Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__MatchSet_Closure)
+                 (const Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate__MatchSet *message,
+                  void *closure_data);
+typedef void (*Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate_Closure)
+                 (const Envoy__Config__Listener__V3__ListenerFilterChainMatchPredicate *message,
+                  void *closure_data);
 typedef void (*Envoy__Config__Listener__V3__ListenerFilter_Closure)
                  (const Envoy__Config__Listener__V3__ListenerFilter *message,
                   void *closure_data);
@@ -155,6 +209,8 @@ extern const ProtobufCMessageDescriptor envoy__config__listener__v3__filter__des
 extern const ProtobufCMessageDescriptor envoy__config__listener__v3__filter_chain_match__descriptor;
 extern const ProtobufCEnumDescriptor    envoy__config__listener__v3__filter_chain_match__connection_source_type__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__listener__v3__filter_chain__descriptor;
+extern const ProtobufCMessageDescriptor envoy__config__listener__v3__listener_filter_chain_match_predicate__descriptor;
+extern const ProtobufCMessageDescriptor envoy__config__listener__v3__listener_filter_chain_match_predicate__match_set__descriptor;
 extern const ProtobufCMessageDescriptor envoy__config__listener__v3__listener_filter__descriptor;
 
 PROTOBUF_C__END_DECLS

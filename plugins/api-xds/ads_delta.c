@@ -1,0 +1,322 @@
+/*
+ * Incremental ADS (DeltaAggregatedResources).
+ *
+ * Per type on a stream the server tracks what the client holds: resource
+ * name -> version (the resource's content hash), seeded from the first
+ * request's initial_resource_versions (a reconnecting client keeps what is
+ * still current). A response carries only resources whose version differs
+ * and, in removed_resources, the names the client holds that are gone.
+ *
+ *  - Subscriptions change by resource_names_subscribe / _unsubscribe; "*"
+ *    subscribes or unsubscribes the wildcard. An empty first request for
+ *    Listener or Cluster is a (legacy) wildcard. Unsubscribed names are
+ *    forgotten without a removal.
+ *  - A name subscribed explicitly that does not exist is answered in
+ *    removed_resources once (the delta protocol's "does not exist"), and sent
+ *    when it appears.
+ *  - The first request of a type always gets a response (possibly empty),
+ *    so the client's initial fetch completes.
+ *  - Subscription changes are applied from every request, even one with a
+ *    stale nonce (they are incremental and would be lost otherwise); only
+ *    its ACK/NACK meaning is ignored. A NACK leaves the client on its old
+ *    resources; they are sent again when they change.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envoy/service/discovery/v3/discovery.pb-c.h"
+#include "google/rpc/status.pb-c.h"
+#include "pb_wire.h"
+#include "xds_proxy.h"
+#include "xds_wire.h"
+
+/* The value of a name the client was told does not exist. */
+static const char absent[] = "";
+
+static void known_set(strmap *known, const char *name, const char *version)
+{
+    void **slot = strmap_get(known, name);
+    if (slot != NULL) {
+        if (*slot != absent)
+            free(*slot);
+        *slot = version == absent ? (void *)absent : strdup(version);
+        return;
+    }
+    void *value = version == absent ? (void *)absent : strdup(version);
+    if (value == NULL || !strmap_put(known, name, value)) {
+        if (value != absent)
+            free(value);
+    }
+}
+
+static void known_remove(strmap *known, const char *name)
+{
+    void *value = strmap_remove(known, name);
+    if (value != NULL && value != absent)
+        free(value);
+}
+
+void ads_delta_free_state(ads_type_state *st)
+{
+    size_t cursor = 0;
+    const char *key;
+    void *value;
+    while (strmap_next(&st->known, &cursor, &key, &value))
+        if (value != absent)
+            free(value);
+    strmap_free(&st->known);
+}
+
+static void handle_request(xds_proxy *p,
+                           const Envoy__Service__Discovery__V3__DeltaDiscoveryRequest *req)
+{
+    const xds_type_info *info = xds_type_by_url(req->type_url);
+    if (!p->started) {
+        if (req->type_url[0] == '\0') {
+            xds_proxy_finish(p, GRPC_INVALID_ARGUMENT,
+                             "type_url is required in a DeltaDiscoveryRequest");
+            return;
+        }
+        bool wildcard = req->n_resource_names_subscribe == 0;
+        for (size_t i = 0; i < req->n_resource_names_subscribe; i++)
+            wildcard |= strcmp(req->resource_names_subscribe[i], "*") == 0;
+        const Envoy__Config__Core__V3__Node *node = req->node;
+        const char *ua = node ? node->user_agent_name : NULL;
+        const char *ua_version = node && node->user_agent_version_type_case ==
+                                             ENVOY__CONFIG__CORE__V3__NODE__USER_AGENT_VERSION_TYPE_USER_AGENT_VERSION
+                                     ? node->user_agent_version
+                                     : NULL;
+        if (!xds_proxy_start(p, node ? node->id : NULL, node ? node->cluster : NULL, ua, ua_version,
+                             xds_flavor_for(info, wildcard, ua)))
+            return;
+    }
+    if (info == NULL) {
+        xds_proxy_ignore_type(p, req->type_url);
+        return;
+    }
+    ads_type_state *st = &p->types[info->type];
+    const char *nonce = req->response_nonce;
+    if (nonce[0] != '\0' && st->sent_nonce != 0) {
+        if (xds_parse_nonce(nonce) != st->sent_nonce)
+            xds_proxy_record_stale(p, info->type, nonce);
+        else if (req->error_detail != NULL)
+            xds_proxy_record_nack(p, info->type, req->error_detail->message);
+        else
+            xds_proxy_record_ack(p, info->type, st->sent_version);
+    }
+    bool changed = false;
+    if (!st->subscribed) {
+        st->subscribed = true;
+        changed = true;
+        for (size_t i = 0; i < req->n_initial_resource_versions; i++) {
+            const char *key = req->initial_resource_versions[i]->key;
+            const char *value = req->initial_resource_versions[i]->value;
+            known_set(&st->known, key, value ? value : absent);
+        }
+        if (info->full_state && req->n_resource_names_subscribe == 0)
+            st->wildcard = true;
+    }
+    for (size_t i = 0; i < req->n_resource_names_subscribe; i++) {
+        const char *name = req->resource_names_subscribe[i];
+        if (strcmp(name, "*") == 0) {
+            if (info->full_state && !st->wildcard) {
+                st->wildcard = true;
+                changed = true;
+            }
+        } else if (!name_set_contains(&st->names, name)) {
+            name_set_add(&st->names, name);
+            changed = true;
+        }
+    }
+    for (size_t i = 0; i < req->n_resource_names_unsubscribe; i++) {
+        const char *name = req->resource_names_unsubscribe[i];
+        if (strcmp(name, "*") == 0) {
+            if (st->wildcard) {
+                st->wildcard = false;
+                changed = true;
+            }
+        } else {
+            if (name_set_remove(&st->names, name))
+                changed = true;
+            if (!st->wildcard)
+                known_remove(&st->known, name);
+        }
+    }
+    if (changed)
+        st->pending = true;
+    ads_delta_pump(p);
+}
+
+void ads_delta_on_message(xds_proxy *p, const uint8_t *data, size_t len)
+{
+    Envoy__Service__Discovery__V3__DeltaDiscoveryRequest *req =
+        (Envoy__Service__Discovery__V3__DeltaDiscoveryRequest *)protobuf_c_message_unpack(
+            &envoy__service__discovery__v3__delta_discovery_request__descriptor, NULL, len, data);
+    if (req == NULL) {
+        p->server->host->metric_add(p->server->metrics.refused[XDS_REFUSED_BAD_REQUEST], 1);
+        xds_proxy_finish(p, GRPC_INVALID_ARGUMENT,
+                         "malformed DeltaDiscoveryRequest (%zu bytes that do not decode as "
+                         "envoy.service.discovery.v3.DeltaDiscoveryRequest)",
+                         len);
+        return;
+    }
+    handle_request(p, req);
+    protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+/* Appends one Resource (field 2) holding `r`; false with *error set. */
+static bool put_resource(xds_proxy *p, byte_buf *body, trellis_xds_type type,
+                         const trellis_xds_resource *r, const char **error, bool *first_error)
+{
+    const refbuf *any = resource_cache_get(p->server->resources, type, r, error, first_error);
+    if (any == NULL)
+        return false;
+    pb_put_tag(body, DELTA_RESPONSE_RESOURCES, PB_WIRE_LEN);
+    size_t mark = pb_begin_len(body);
+    pb_put_string_field(body, RESOURCE_NAME, r->name);
+    pb_put_string_field(body, RESOURCE_VERSION, r->hash);
+    pb_put_bytes_field(body, RESOURCE_RESOURCE, any->data, any->len);
+    pb_end_len(body, mark);
+    return true;
+}
+
+typedef struct delta_build {
+    size_t upserts;
+    size_t removals;
+    const char *error;
+    const char *error_name;
+    bool first_error;
+} delta_build;
+
+/*
+ * Writes the response body for type `t` and updates what the client is known
+ * to hold. Returns false on an encode error (nothing is changed then).
+ */
+static bool build_response(xds_proxy *p, trellis_xds_type t, const char *version, byte_buf *body,
+                           delta_build *out)
+{
+    const trellis_host *h = p->server->host;
+    ads_type_state *st = &p->types[t];
+    trellis_xds_snapshot *snap = p->snapshot;
+    memset(out, 0, sizeof(*out));
+    if (version[0] != '\0')
+        pb_put_string_field(body, DELTA_RESPONSE_SYSTEM_VERSION_INFO, version);
+
+    /* Pass 1: encode everything that changed, before touching `known`. */
+    size_t n = st->wildcard ? h->xds_snapshot_count(snap, t) : st->names.count;
+    for (size_t i = 0; i < n; i++) {
+        const trellis_xds_resource *r = st->wildcard ? h->xds_snapshot_at(snap, t, i)
+                                                     : h->xds_snapshot_find(snap, t, st->names.names[i]);
+        if (r == NULL)
+            continue;
+        void **held = strmap_get(&st->known, r->name);
+        if (held != NULL && *held != absent && strcmp(*held, r->hash) == 0)
+            continue;
+        if (!put_resource(p, body, t, r, &out->error, &out->first_error)) {
+            out->error_name = r->name;
+            return false;
+        }
+        out->upserts++;
+    }
+    /* Pass 2: the client now holds those versions. */
+    for (size_t i = 0; i < n; i++) {
+        const trellis_xds_resource *r = st->wildcard ? h->xds_snapshot_at(snap, t, i)
+                                                     : h->xds_snapshot_find(snap, t, st->names.names[i]);
+        if (r != NULL)
+            known_set(&st->known, r->name, r->hash);
+    }
+    /* Removals: names the client holds that are gone; names out of the
+     * subscription are forgotten silently. */
+    size_t cursor = 0;
+    const char *key;
+    void *value;
+    while (strmap_next(&st->known, &cursor, &key, &value)) {
+        bool named = name_set_contains(&st->names, key);
+        if (!st->wildcard && !named) {
+            known_remove(&st->known, key);
+            continue;
+        }
+        if (h->xds_snapshot_find(snap, t, key) != NULL || value == absent)
+            continue;
+        pb_put_string_field(body, DELTA_RESPONSE_REMOVED_RESOURCES, key);
+        out->removals++;
+        if (named)
+            known_set(&st->known, key, absent);
+        else
+            known_remove(&st->known, key);
+    }
+    /* Explicit names that never existed: "does not exist", once. */
+    for (size_t i = 0; i < st->names.count; i++) {
+        const char *name = st->names.names[i];
+        if (strmap_get(&st->known, name) == NULL && h->xds_snapshot_find(snap, t, name) == NULL) {
+            pb_put_string_field(body, DELTA_RESPONSE_REMOVED_RESOURCES, name);
+            known_set(&st->known, name, absent);
+            out->removals++;
+        }
+    }
+    pb_put_string_field(body, DELTA_RESPONSE_TYPE_URL, xds_type_info_of(t)->url);
+    xds_put_control_plane(body, DELTA_RESPONSE_CONTROL_PLANE, p->server->control_plane);
+    return true;
+}
+
+void ads_delta_pump(xds_proxy *p)
+{
+    if (p->finishing || p->call == NULL || p->snapshot == NULL || !grpc_call_can_send(p->call))
+        return;
+    xds_server *s = p->server;
+    const trellis_host *h = s->host;
+    for (int i = 0; i < TRELLIS_XDS_TYPE_COUNT; i++) {
+        trellis_xds_type t = xds_push_order[i];
+        ads_type_state *st = &p->types[t];
+        if (!st->subscribed)
+            continue;
+        const char *current = h->xds_snapshot_version(p->snapshot, t);
+        if (current == NULL)
+            current = "";
+        if (!st->pending && st->evaluated_version != NULL && strcmp(st->evaluated_version, current) == 0)
+            continue;
+        if (st->error_version != NULL && strcmp(st->error_version, current) == 0 && !st->pending)
+            continue;
+        byte_buf body;
+        bb_init(&body, s->cfg.max_response_bytes);
+        delta_build b;
+        bool ok = build_response(p, t, current, &body, &b);
+        st->pending = false;
+        if (!ok || bb_failed(&body)) {
+            char message[1200];
+            if (!ok)
+                snprintf(message, sizeof(message), "%s %s: %s", xds_type_info_of(t)->short_name,
+                         b.error_name, b.error);
+            else
+                snprintf(message, sizeof(message),
+                         "the %s response exceeds max_response_bytes (%zu) or memory ran out",
+                         xds_type_info_of(t)->short_name, s->cfg.max_response_bytes);
+            xds_proxy_record_error(p, t, current, message, ok ? true : b.first_error);
+            bb_free(&body);
+            continue;
+        }
+        xds_proxy_clear_error(st);
+        bool was_update = st->initial_sent && st->evaluated_version != NULL &&
+                          strcmp(st->evaluated_version, current) != 0;
+        xds_set_string(&st->evaluated_version, current);
+        if (b.upserts == 0 && b.removals == 0 && st->initial_sent) {
+            bb_free(&body);
+            continue;
+        }
+        refbuf *payload = refbuf_copy(body.data, body.len);
+        bb_free(&body);
+        uint64_t nonce = ++p->next_nonce;
+        uint8_t tail[32];
+        size_t tail_len = xds_nonce_field(DELTA_RESPONSE_NONCE, nonce, tail);
+        if (payload == NULL || grpc_call_send(p->call, payload, tail, tail_len) != TRELLIS_OK) {
+            refbuf_unref(payload);
+            xds_proxy_finish(p, GRPC_RESOURCE_EXHAUSTED, "out of memory sending a response");
+            return;
+        }
+        refbuf_unref(payload); /* the call holds its own reference */
+        st->initial_sent = true;
+        xds_proxy_record_sent(p, t, current, nonce, b.upserts, was_update);
+        return;
+    }
+}

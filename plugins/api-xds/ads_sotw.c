@@ -1,0 +1,209 @@
+/*
+ * State-of-the-world ADS (StreamAggregatedResources).
+ *
+ * Per type on a stream: the subscription (wildcard or names), the version and
+ * nonce of the last response, and what the client said about it.
+ *
+ *  - A request whose response_nonce is not the latest one we sent for its
+ *    type is stale and ignored entirely (the client will answer the newer
+ *    response, with its current subscription).
+ *  - A request answering the latest nonce is an ACK, or a NACK when it
+ *    carries error_detail. After a NACK the proxy keeps its last accepted
+ *    config and the rejected version is not sent again: the next response
+ *    goes out when the type's version changes (or the subscription does).
+ *  - Listener and Cluster: an empty resource_names on the first request is a
+ *    wildcard subscription (Envoy), "*" is one explicitly; names without "*"
+ *    subscribe to those names (proxyless gRPC). Every response is the full
+ *    state of the subscription: a resource missing from it is removed, and
+ *    asking for a listener that does not exist is answered (without it) so
+ *    the client knows at once.
+ *  - RouteConfiguration, ClusterLoadAssignment, Secret: by name only. A
+ *    response carries the requested resources that exist; when none exists,
+ *    nothing is sent until one appears (the client's fetch timeout covers it).
+ *  - The first request of a type on a new stream may carry the version the
+ *    client already has (a reconnect): if it is still current, nothing is
+ *    resent until something changes.
+ *  - One response in flight per stream; types wait as "pending" and are
+ *    built from the newest snapshot when their turn comes (clusters, then
+ *    endpoints, listeners, routes, secrets), so a slow reader coalesces.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "envoy/service/discovery/v3/discovery.pb-c.h"
+#include "google/rpc/status.pb-c.h"
+#include "xds_proxy.h"
+#include "xds_wire.h"
+
+/* Applies the names of a request to the type's subscription; true if it changed. */
+static bool update_subscription(ads_type_state *st, const xds_type_info *info, char **names,
+                                size_t count)
+{
+    name_set next;
+    name_set_init(&next);
+    bool star = false;
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(names[i], "*") == 0)
+            star = true;
+        else if (!name_set_add(&next, names[i]))
+            break; /* out of memory: keep what fit */
+    }
+    bool wildcard = false;
+    if (info->full_state) {
+        if (!st->names_given && count == 0) {
+            wildcard = true; /* legacy wildcard: no names ever given */
+        } else {
+            st->names_given = true;
+            wildcard = star;
+        }
+    }
+    bool changed = wildcard != st->wildcard || !name_set_equal(&next, &st->names);
+    st->wildcard = wildcard;
+    name_set_move(&st->names, &next);
+    return changed;
+}
+
+static void handle_request(xds_proxy *p, const Envoy__Service__Discovery__V3__DiscoveryRequest *req)
+{
+    const xds_type_info *info = xds_type_by_url(req->type_url);
+    if (!p->started) {
+        if (req->type_url[0] == '\0') {
+            xds_proxy_finish(p, GRPC_INVALID_ARGUMENT, "type_url is required in a DiscoveryRequest");
+            return;
+        }
+        bool wildcard = req->n_resource_names == 0;
+        for (size_t i = 0; i < req->n_resource_names; i++)
+            wildcard |= strcmp(req->resource_names[i], "*") == 0;
+        const Envoy__Config__Core__V3__Node *node = req->node;
+        const char *ua = node ? node->user_agent_name : NULL;
+        const char *ua_version = node && node->user_agent_version_type_case ==
+                                             ENVOY__CONFIG__CORE__V3__NODE__USER_AGENT_VERSION_TYPE_USER_AGENT_VERSION
+                                     ? node->user_agent_version
+                                     : NULL;
+        if (!xds_proxy_start(p, node ? node->id : NULL, node ? node->cluster : NULL, ua, ua_version,
+                             xds_flavor_for(info, wildcard, ua)))
+            return;
+    }
+    if (info == NULL) {
+        xds_proxy_ignore_type(p, req->type_url);
+        return;
+    }
+    ads_type_state *st = &p->types[info->type];
+    const char *nonce = req->response_nonce;
+    if (nonce[0] != '\0' && st->sent_nonce != 0) {
+        if (xds_parse_nonce(nonce) != st->sent_nonce) {
+            xds_proxy_record_stale(p, info->type, nonce);
+            return;
+        }
+        if (req->error_detail != NULL)
+            xds_proxy_record_nack(p, info->type, req->error_detail->message);
+        else
+            xds_proxy_record_ack(p, info->type, req->version_info);
+    }
+    bool changed = update_subscription(st, info, req->resource_names, req->n_resource_names);
+    if (!st->subscribed) {
+        st->subscribed = true;
+        if (req->version_info[0] != '\0' && nonce[0] == '\0') {
+            /* A reconnect: answer only if the client's version is not current
+             * (decided against the snapshot in needs_response). */
+            xds_set_string(&st->client_version, req->version_info);
+            changed = false;
+        } else {
+            changed = true;
+        }
+    }
+    if (changed)
+        st->pending = true;
+    ads_sotw_pump(p);
+}
+
+void ads_sotw_on_message(xds_proxy *p, const uint8_t *data, size_t len)
+{
+    Envoy__Service__Discovery__V3__DiscoveryRequest *req =
+        (Envoy__Service__Discovery__V3__DiscoveryRequest *)protobuf_c_message_unpack(
+            &envoy__service__discovery__v3__discovery_request__descriptor, NULL, len, data);
+    if (req == NULL) {
+        p->server->host->metric_add(p->server->metrics.refused[XDS_REFUSED_BAD_REQUEST], 1);
+        xds_proxy_finish(p, GRPC_INVALID_ARGUMENT,
+                         "malformed DiscoveryRequest (%zu bytes that do not decode as "
+                         "envoy.service.discovery.v3.DiscoveryRequest)",
+                         len);
+        return;
+    }
+    handle_request(p, req);
+    protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+/* Whether type `t` needs a response now, given the snapshot's version. */
+static bool needs_response(ads_type_state *st, const char *current)
+{
+    if (!st->subscribed)
+        return false;
+    if (st->pending)
+        return true;
+    if (st->sent_nonce == 0 && st->client_version != NULL) {
+        if (strcmp(st->client_version, current) == 0) {
+            /* A reconnect with the current version: the client has it. */
+            xds_set_string(&st->sent_version, current);
+            xds_set_string(&st->acked_version, current);
+            free(st->client_version);
+            st->client_version = NULL;
+            return false;
+        }
+        free(st->client_version);
+        st->client_version = NULL;
+    }
+    if (st->sent_version != NULL && strcmp(st->sent_version, current) == 0)
+        return false; /* sent (and ACKed, NACKed or in flight) */
+    if (st->error_version != NULL && strcmp(st->error_version, current) == 0)
+        return false; /* cannot be built; reported */
+    if (st->idle_version != NULL && strcmp(st->idle_version, current) == 0)
+        return false; /* nothing to send for this subscription */
+    return true;
+}
+
+void ads_sotw_pump(xds_proxy *p)
+{
+    if (p->finishing || p->call == NULL || p->snapshot == NULL || !grpc_call_can_send(p->call))
+        return;
+    xds_server *s = p->server;
+    const trellis_host *h = s->host;
+    for (int i = 0; i < TRELLIS_XDS_TYPE_COUNT; i++) {
+        trellis_xds_type t = xds_push_order[i];
+        ads_type_state *st = &p->types[t];
+        const char *current = h->xds_snapshot_version(p->snapshot, t);
+        if (current == NULL)
+            current = "";
+        if (!needs_response(st, current))
+            continue;
+        bool first_error = false;
+        const sotw_response *r =
+            response_cache_get(s->responses, p->snapshot, t, st->wildcard, &st->names, &first_error);
+        if (r == NULL) {
+            xds_proxy_finish(p, GRPC_RESOURCE_EXHAUSTED, "out of memory building a response");
+            return;
+        }
+        st->pending = false;
+        if (r->error != NULL) {
+            xds_proxy_record_error(p, t, current, r->error, first_error);
+            continue;
+        }
+        xds_proxy_clear_error(st);
+        if (r->resource_count == 0 && !xds_type_info_of(t)->full_state) {
+            xds_set_string(&st->idle_version, current);
+            continue;
+        }
+        free(st->idle_version);
+        st->idle_version = NULL;
+        uint64_t nonce = ++p->next_nonce;
+        uint8_t tail[32];
+        size_t tail_len = xds_nonce_field(DISCOVERY_RESPONSE_NONCE, nonce, tail);
+        bool is_update = st->sent_version != NULL && strcmp(st->sent_version, r->version) != 0;
+        if (grpc_call_send(p->call, r->body, tail, tail_len) != TRELLIS_OK) {
+            xds_proxy_finish(p, GRPC_RESOURCE_EXHAUSTED, "out of memory sending a response");
+            return;
+        }
+        xds_proxy_record_sent(p, t, r->version, nonce, r->resource_count, is_update);
+        return; /* one response in flight; on_send_done pumps again */
+    }
+}

@@ -1,0 +1,276 @@
+#include "response_cache.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "byte_buf.h"
+#include "pb_wire.h"
+#include "strmap.h"
+#include "xds_types.h"
+#include "xds_wire.h"
+
+typedef struct response_entry {
+    const char *key;                /* borrowed from the map */
+    trellis_xds_snapshot *snapshot; /* a reference: keeps the key's address unique */
+    sotw_response response;
+    char *version;
+    char *error;
+    size_t bytes;
+    uint64_t last_used_ns;
+    struct response_entry *newer;
+    struct response_entry *older;
+} response_entry;
+
+struct response_cache {
+    const trellis_host *host;
+    resource_cache *resources;
+    strmap by_key;
+    response_entry *newest;
+    response_entry *oldest;
+    size_t max_bytes;
+    size_t max_message_bytes;
+    char *control_plane;
+    response_cache_stats stats;
+};
+
+response_cache *response_cache_new(const trellis_host *host, resource_cache *resources,
+                                   size_t max_bytes, size_t max_message_bytes,
+                                   const char *control_plane)
+{
+    response_cache *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->control_plane = strdup(control_plane);
+    if (c->control_plane == NULL) {
+        free(c);
+        return NULL;
+    }
+    c->host = host;
+    c->resources = resources;
+    strmap_init(&c->by_key);
+    c->max_bytes = max_bytes;
+    c->max_message_bytes = max_message_bytes;
+    return c;
+}
+
+static void lru_unlink(response_cache *c, response_entry *e)
+{
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        c->newest = e->older;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        c->oldest = e->newer;
+    e->newer = e->older = NULL;
+}
+
+static void lru_push_newest(response_cache *c, response_entry *e)
+{
+    e->older = c->newest;
+    e->newer = NULL;
+    if (c->newest)
+        c->newest->newer = e;
+    c->newest = e;
+    if (c->oldest == NULL)
+        c->oldest = e;
+}
+
+static void entry_free(response_cache *c, response_entry *e)
+{
+    refbuf_unref(e->response.body);
+    if (e->snapshot)
+        c->host->xds_snapshot_unref(e->snapshot);
+    free(e->version);
+    free(e->error);
+    free(e);
+}
+
+static void evict(response_cache *c, response_entry *e)
+{
+    lru_unlink(c, e);
+    c->stats.bytes -= e->bytes;
+    c->stats.entries--;
+    c->stats.evictions++;
+    strmap_remove(&c->by_key, e->key);
+    entry_free(c, e);
+}
+
+void response_cache_free(response_cache *c)
+{
+    if (c == NULL)
+        return;
+    while (c->oldest)
+        evict(c, c->oldest);
+    strmap_free(&c->by_key);
+    free(c->control_plane);
+    free(c);
+}
+
+void xds_put_control_plane(byte_buf *b, uint32_t field, const char *identifier)
+{
+    pb_put_tag(b, field, PB_WIRE_LEN);
+    size_t mark = pb_begin_len(b);
+    pb_put_string_field(b, CONTROL_PLANE_IDENTIFIER, identifier);
+    pb_end_len(b, mark);
+}
+
+/* "<snapshot address>/<type>/<star>" for a wildcard, else "<address>/<type>/=name\nname\n" */
+static char *make_key(trellis_xds_snapshot *snapshot, trellis_xds_type type, bool wildcard,
+                      const name_set *names)
+{
+    size_t len = 64;
+    if (!wildcard)
+        for (size_t i = 0; i < names->count; i++)
+            len += strlen(names->names[i]) + 1;
+    char *key = malloc(len);
+    if (key == NULL)
+        return NULL;
+    int n = snprintf(key, len, "%p/%d/%s", (void *)snapshot, (int)type, wildcard ? "*" : "=");
+    if (!wildcard) {
+        for (size_t i = 0; i < names->count; i++) {
+            size_t l = strlen(names->names[i]);
+            memcpy(key + n, names->names[i], l);
+            n += (int)l;
+            key[n++] = '\n';
+        }
+        key[n] = '\0';
+    }
+    return key;
+}
+
+/* Appends one resource as `resources` (field 2); false with e->error set. */
+static bool append_resource(response_cache *c, response_entry *e, byte_buf *body,
+                            trellis_xds_type type, const trellis_xds_resource *r, bool *first_error)
+{
+    const char *error = NULL;
+    bool first = false;
+    const refbuf *any = resource_cache_get(c->resources, type, r, &error, &first);
+    if (any == NULL) {
+        size_t len = strlen(r->name) + strlen(error) + 64;
+        e->error = malloc(len);
+        if (e->error)
+            snprintf(e->error, len, "%s %s: %s", xds_type_info_of(type)->short_name, r->name, error);
+        *first_error = first;
+        return false;
+    }
+    pb_put_bytes_field(body, DISCOVERY_RESPONSE_RESOURCES, any->data, any->len);
+    return true;
+}
+
+static bool build(response_cache *c, response_entry *e, trellis_xds_snapshot *snapshot,
+                  trellis_xds_type type, bool wildcard, const name_set *names, bool *first_error)
+{
+    const trellis_host *h = c->host;
+    byte_buf body;
+    bb_init(&body, c->max_message_bytes);
+    const char *version = h->xds_snapshot_version(snapshot, type);
+    e->version = strdup(version ? version : "");
+    if (e->version == NULL)
+        return false;
+    if (e->version[0] != '\0')
+        pb_put_string_field(&body, DISCOVERY_RESPONSE_VERSION_INFO, e->version);
+    size_t count = 0;
+    bool ok = true;
+    if (wildcard) {
+        size_t n = h->xds_snapshot_count(snapshot, type);
+        for (size_t i = 0; i < n && ok; i++) {
+            ok = append_resource(c, e, &body, type, h->xds_snapshot_at(snapshot, type, i), first_error);
+            count++;
+        }
+    } else {
+        for (size_t i = 0; i < names->count && ok; i++) {
+            const trellis_xds_resource *r = h->xds_snapshot_find(snapshot, type, names->names[i]);
+            if (r == NULL)
+                continue; /* not there (yet): SotW sends what exists */
+            ok = append_resource(c, e, &body, type, r, first_error);
+            count++;
+        }
+    }
+    if (ok) {
+        pb_put_string_field(&body, DISCOVERY_RESPONSE_TYPE_URL, xds_type_info_of(type)->url);
+        xds_put_control_plane(&body, DISCOVERY_RESPONSE_CONTROL_PLANE, c->control_plane);
+        if (bb_failed(&body)) {
+            char message[160];
+            snprintf(message, sizeof(message),
+                     "the %s response exceeds max_response_bytes (%zu) or memory ran out",
+                     xds_type_info_of(type)->short_name, c->max_message_bytes);
+            e->error = strdup(message);
+            *first_error = true;
+        } else {
+            e->response.body = refbuf_copy(body.data, body.len);
+            if (e->response.body == NULL) {
+                bb_free(&body);
+                return false;
+            }
+        }
+    }
+    bb_free(&body);
+    if (e->error == NULL && e->response.body == NULL)
+        return false; /* out of memory while formatting the error */
+    e->response.version = e->version;
+    e->response.resource_count = count;
+    e->response.error = e->error;
+    return true;
+}
+
+const sotw_response *response_cache_get(response_cache *c, trellis_xds_snapshot *snapshot,
+                                        trellis_xds_type type, bool wildcard, const name_set *names,
+                                        bool *first_error)
+{
+    *first_error = false;
+    char *key = make_key(snapshot, type, wildcard, names);
+    if (key == NULL)
+        return NULL;
+    uint64_t now = c->host->monotonic_ns();
+    void **slot = strmap_get(&c->by_key, key);
+    if (slot != NULL) {
+        free(key);
+        response_entry *e = *slot;
+        c->stats.hits++;
+        e->last_used_ns = now;
+        lru_unlink(c, e);
+        lru_push_newest(c, e);
+        return &e->response;
+    }
+    response_entry *e = calloc(1, sizeof(*e));
+    if (e == NULL) {
+        free(key);
+        return NULL;
+    }
+    c->stats.builds++;
+    if (!build(c, e, snapshot, type, wildcard, names, first_error)) {
+        entry_free(c, e);
+        free(key);
+        return NULL;
+    }
+    e->snapshot = c->host->xds_snapshot_ref(snapshot);
+    e->key = strmap_put(&c->by_key, key, e);
+    size_t key_len = strlen(key);
+    free(key);
+    if (e->key == NULL) {
+        entry_free(c, e);
+        return NULL;
+    }
+    e->last_used_ns = now;
+    e->bytes = sizeof(*e) + key_len + (e->response.body ? e->response.body->len : 0);
+    lru_push_newest(c, e);
+    c->stats.bytes += e->bytes;
+    c->stats.entries++;
+    while (c->stats.bytes > c->max_bytes && c->oldest != e)
+        evict(c, c->oldest);
+    return &e->response;
+}
+
+void response_cache_sweep(response_cache *c, uint64_t idle_before_ns)
+{
+    while (c->oldest != NULL && c->oldest->last_used_ns < idle_before_ns)
+        evict(c, c->oldest);
+}
+
+void response_cache_get_stats(const response_cache *c, response_cache_stats *out)
+{
+    *out = c->stats;
+}
