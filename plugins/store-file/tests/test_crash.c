@@ -154,7 +154,7 @@ static void parse_lines(char *buf, size_t *len, round_output *out)
         *nl = '\0';
         uint64_t seq, rev;
         if (out->first_line[0] == '\0')
-            snprintf(out->first_line, sizeof(out->first_line), "%s", start);
+            snprintf(out->first_line, sizeof(out->first_line), "%.255s", start);
         if (sscanf(start, "ack %" SCNu64 " %" SCNu64, &seq, &rev) == 2) {
             out->acks++;
             if (seq > out->max_acked)
