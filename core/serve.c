@@ -134,7 +134,8 @@ static void attach_store(server *srv)
                  "ServiceUnavailableException");
         return;
     }
-    control_plane_attach_store(srv->env.cp, store->plugin->desc->ops, store->instance);
+    control_plane_attach_store(srv->env.cp, srv->env.lp, store->plugin->desc->ops,
+                               store->instance);
 }
 
 static bool server_init(server *srv)

@@ -40,6 +40,8 @@ void control_plane_free(control_plane *cp)
 {
     if (cp == NULL)
         return;
+    if (cp->load_retry != NULL)
+        loop_timer_free(cp->load_retry);
     catalog_store_free(cp->link);
     catalog_free(cp->cat);
     write_lanes_free(cp->lanes);
@@ -97,6 +99,17 @@ static void on_catalog_loaded(void *arg, trellis_status status, uint64_t revisio
 {
     control_plane *cp = arg;
     (void)revision;
+    if (status == TRELLIS_ERR_UNAVAILABLE && cp->load_retry != NULL) {
+        /* A shared store (a database) that is not reachable yet: the
+         * catalog is the same once it is, so keep trying. */
+        snprintf(cp->not_ready_reason, sizeof(cp->not_ready_reason),
+                 "loading the catalog from the store failed (attempt %u, retrying): %s",
+                 cp->load_attempts, message);
+        log_core(cp->load_attempts == 1 ? TRELLIS_LOG_WARN : TRELLIS_LOG_DEBUG,
+                 "catalog_load_retry", "%s", cp->not_ready_reason);
+        loop_timer_start(cp->load_retry, CONTROL_PLANE_LOAD_RETRY_MS, false);
+        return;
+    }
     if (status != TRELLIS_OK) {
         snprintf(cp->not_ready_reason, sizeof(cp->not_ready_reason),
                  "loading the catalog from the store failed: %s", message);
@@ -126,14 +139,22 @@ static void on_catalog_loaded(void *arg, trellis_status status, uint64_t revisio
         on_key_committed(cp, st, 0, "the store refused the write");
 }
 
-void control_plane_attach_store(control_plane *cp, const trellis_store_ops *ops,
+static void load_catalog(void *arg)
+{
+    control_plane *cp = arg;
+    cp->load_attempts++;
+    catalog_store_load(cp->link, on_catalog_loaded, cp);
+}
+
+void control_plane_attach_store(control_plane *cp, loop *lp, const trellis_store_ops *ops,
                                 void *store_instance)
 {
     cp->link = catalog_store_new(cp->cat, ops, store_instance);
-    if (cp->link == NULL) {
+    cp->load_retry = lp != NULL ? loop_timer_new(lp, load_catalog, cp) : NULL;
+    if (cp->link == NULL || (lp != NULL && cp->load_retry == NULL)) {
         snprintf(cp->not_ready_reason, sizeof(cp->not_ready_reason), "out of memory");
         return;
     }
     snprintf(cp->not_ready_reason, sizeof(cp->not_ready_reason), "the catalog is loading");
-    catalog_store_load(cp->link, on_catalog_loaded, cp);
+    load_catalog(cp);
 }

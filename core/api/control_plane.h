@@ -15,6 +15,7 @@
 #include "catalog/catalog.h"
 #include "catalog/catalog_store.h"
 #include "catalog/resource_kind.h"
+#include "loop.h"
 
 typedef struct api_call api_call;
 typedef struct write_lanes write_lanes;
@@ -31,6 +32,8 @@ typedef struct control_plane {
     catalog *cat;
     catalog_store *link;        /* NULL until a store is attached */
     bool ready;                 /* catalog loaded */
+    loop_timer *load_retry;     /* next load attempt after an unavailable store */
+    unsigned load_attempts;
     char not_ready_reason[256];
     write_lanes *lanes;
     unsigned char pagination_key[32];
@@ -41,8 +44,13 @@ typedef struct control_plane {
 control_plane *control_plane_new(const trellis_config *core_settings);
 void control_plane_free(control_plane *cp);
 
-/* Attaches the store instance and loads the catalog asynchronously. */
-void control_plane_attach_store(control_plane *cp, const trellis_store_ops *ops,
+/* Attaches the store instance and loads the catalog asynchronously. A load
+ * the store answers TRELLIS_ERR_UNAVAILABLE (a database not reachable yet)
+ * is tried again every CONTROL_PLANE_LOAD_RETRY_MS on `lp` until it works;
+ * the API and /readyz say why it is not ready meanwhile. */
+void control_plane_attach_store(control_plane *cp, loop *lp, const trellis_store_ops *ops,
                                 void *store_instance);
+
+#define CONTROL_PLANE_LOAD_RETRY_MS 1000
 
 #endif
