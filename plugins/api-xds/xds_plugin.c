@@ -25,7 +25,7 @@ typedef struct xds_plugin {
 static const trellis_config_field xds_schema[] = {
     {"listen", TRELLIS_CONFIG_ADDRESS, 0, "\"127.0.0.1:15010\"", 0, 0, NULL,
      "address to serve gRPC ADS on (HTTP/2 cleartext); loopback unless you mean otherwise"},
-    {"max_connections", TRELLIS_CONFIG_INTEGER, 0, "20000", 1, 1000000, NULL,
+    {"max_connections", TRELLIS_CONFIG_INTEGER, 0, "10000", 1, 1000000, NULL,
      "concurrent connections; the open-file limit is raised to fit, more are accepted and closed"},
     {"max_connections_per_identity", TRELLIS_CONFIG_INTEGER, 0, "50", 1, 1000000, NULL,
      "ADS streams per virtual node or gateway (App Mesh's Envoy quota); more end with gRPC status 8"},

@@ -349,6 +349,54 @@ static void test_slow_reader_coalesces(void)
     env_stop(&e);
 }
 
+/* One snapshot changes clusters and routes at once: both types arrive, in
+ * order (clusters first), each after the previous one went out. */
+static void test_two_types_change_together(void)
+{
+    xds_env e;
+    CHECK(env_start(&e, ""));
+    fake_host_publish(e.fh, NODE_A, 0, base_snapshot(1, NULL));
+    tclient *t = tc_connect(&e);
+    int32_t s = tc_open(t, SOTW_PATH);
+    tc_request(t, s, NODE_A, LDS, "", "", NULL);
+    tc_request(t, s, NULL, CDS, "", "", NULL);
+    const char *r1[] = {"r1", NULL};
+    tc_request(t, s, NULL, RDS, "", "", r1);
+    for (int i = 0; i < 3; i++) {
+        Envoy__Service__Discovery__V3__DiscoveryResponse *r = tc_next(t, s, 2000);
+        CHECK(r != NULL);
+        if (r)
+            tc_ack(t, s, r, strcmp(r->type_url, RDS) == 0 ? r1 : NULL);
+        free_response(r);
+    }
+    for (int round = 0; round < 20; round++) {
+        fake_snapshot *next = fake_snapshot_new(10 + (uint64_t)round);
+        char cluster[32], timeout[16];
+        snprintf(cluster, sizeof(cluster), "c%d", round + 10);
+        snprintf(timeout, sizeof(timeout), "%ds", round + 1);
+        fake_snapshot_add(next, TRELLIS_XDS_LISTENER, "lds_ingress_0.0.0.0_15000",
+                          listener_json("lds_ingress_0.0.0.0_15000", 15000));
+        fake_snapshot_add(next, TRELLIS_XDS_CLUSTER, "c1", cluster_json("c1", "1s"));
+        fake_snapshot_add(next, TRELLIS_XDS_CLUSTER, cluster, cluster_json(cluster, timeout));
+        fake_snapshot_add(next, TRELLIS_XDS_ROUTE, "r1", route_json("r1", cluster));
+        fake_host_publish(e.fh, NODE_A, 0, next);
+        Envoy__Service__Discovery__V3__DiscoveryResponse *a = tc_next(t, s, 2000);
+        Envoy__Service__Discovery__V3__DiscoveryResponse *b = tc_next(t, s, 2000);
+        CHECK(a != NULL && strcmp(a->type_url, CDS) == 0);
+        CHECK(b != NULL && strcmp(b->type_url, RDS) == 0);
+        if (a)
+            tc_ack(t, s, a, NULL);
+        if (b)
+            tc_ack(t, s, b, r1);
+        free_response(a);
+        free_response(b);
+        if (a == NULL || b == NULL)
+            break;
+    }
+    tc_close(t);
+    env_stop(&e);
+}
+
 static void test_unknown_type_and_half_close(void)
 {
     xds_env e;
@@ -380,6 +428,7 @@ int main(void)
     test_named_and_missing_resources();
     test_removal();
     test_slow_reader_coalesces();
+    test_two_types_change_together();
     test_unknown_type_and_half_close();
     return test_finish("xds_ads_sotw");
 }

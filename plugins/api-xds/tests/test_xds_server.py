@@ -1,0 +1,233 @@
+"""api.xds in a real `trellis serve`: meshes built through the App Mesh API
+(boto3), proxies connected over gRPC ADS.
+
+  * every resource served to an Envoy sidecar and to a proxyless gRPC client
+    passes envoy-validate's strict `ads` client (upstream Envoy v3 schema,
+    unknown fields rejected, PGV rules), which ACKs valid responses like
+    Envoy (needs XDS_CLIENT_DIR with node_modules/@grpc/grpc-js; skipped and
+    says why otherwise);
+  * an UpdateRoute reaches a connected proxy as a new RouteConfiguration,
+    the proxy shows in sync in GET /debug/proxies once it ACKed, and the push
+    latency is measured;
+  * a NACK is logged with Envoy's text and shown in the sync-status view;
+  * statuses: unknown node or mesh and malformed node id -> 3, the node
+    deleted while connected -> 3, above max_connections_per_identity -> 8.
+
+The ADS client is xds_probe (tests/xds_probe.c), one JSON line per event.
+"""
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.environ["TRELLIS_SOURCE_DIR"], "tests", "integration"))
+import appmesh_testlib as am  # noqa: E402
+import trellis_testlib as lib  # noqa: E402
+from trellis_testlib import trellis  # noqa: E402,F401  (the fixture)
+
+PROBE = lib.BUILD_DIR / "bin" / "xds_probe"
+VALIDATOR = Path(os.environ.get(
+    "ENVOY_VALIDATE", lib.SOURCE_DIR.parent / "shared" / "tools" / "envoy-validate" / "validate.py"))
+XDS_CLIENT_DIR = os.environ.get("XDS_CLIENT_DIR")
+
+
+class Server:
+    """trellis serve with store.file, api.appmesh, api.admin and api.xds."""
+
+    def __init__(self, factory, workdir, **xds_config):
+        self.api = lib.loopback_address()
+        self.admin = lib.loopback_address()
+        self.xds = lib.loopback_address()
+        plugins = [
+            lib.store_instance(Path(workdir) / "data"),
+            lib.instance("api.appmesh", "appmesh", listen=self.api),
+            lib.admin_instance(self.admin),
+            lib.instance("api.xds", "xds", listen=self.xds, **xds_config),
+        ]
+        config = lib.write_config(workdir, plugins, region=am.REGION, account_id=am.ACCOUNT,
+                                  log_level="info")
+        self.process = factory.serve(config, self.admin)
+        lib.wait_until(lambda: lib.http_request(self.admin, "GET", "/readyz")[0] == 200,
+                       lib.scaled(20), "readyz 200")
+        self.client = am.appmesh_client(f"http://{self.api}")
+
+    def proxies(self, query=""):
+        status, view = lib.http_get_json(self.admin, "/debug/proxies" + (f"?{query}" if query else ""))
+        assert status == 200, view
+        return view
+
+    def metric(self, name, label=""):
+        _, _, body = lib.http_request(self.admin, "GET", "/metrics")
+        total = 0.0
+        for line in body.decode().splitlines():
+            if line.startswith(name) and label in line and not line.startswith("#"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+
+def build_mesh(client, mesh="m"):
+    """web -> api.local (router r, route rt -> node api)."""
+    client.create_mesh(meshName=mesh)
+    client.create_virtual_node(meshName=mesh, virtualNodeName="api",
+                               spec=am.node_spec(hostname="api.local"))
+    client.create_virtual_node(meshName=mesh, virtualNodeName="api2",
+                               spec=am.node_spec(hostname="api2.local"))
+    client.create_virtual_node(meshName=mesh, virtualNodeName="web",
+                               spec=am.node_spec(hostname="web.local", backends=["api.local"]))
+    client.create_virtual_router(meshName=mesh, virtualRouterName="r", spec=am.router_spec())
+    client.create_route(meshName=mesh, virtualRouterName="r", routeName="rt",
+                        spec=am.http_route(("api", 1)))
+    client.create_virtual_service(meshName=mesh, virtualServiceName="api.local",
+                                  spec={"provider": {"virtualRouter": {"virtualRouterName": "r"}}})
+
+
+class Probe:
+    """xds_probe in the background; its JSON events as they come."""
+
+    def __init__(self, server, node, *args, max_ms=60000, quiet_ms=60000):
+        self.process = subprocess.Popen(
+            [str(PROBE), "--server", server.xds, "--node", node, "--max-ms", str(max_ms),
+             "--quiet-ms", str(quiet_ms), *args],
+            stdout=subprocess.PIPE, env=lib.process_env())
+        self.fd = self.process.stdout.fileno()
+        self.pending = b""
+        self.events = []
+
+    def next_event(self, timeout=10):
+        """The next JSON event. Reads the pipe unbuffered: a line already in a
+        file object's buffer would not wake select()."""
+        deadline = time.monotonic() + lib.scaled(timeout)
+        while b"\n" not in self.pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                raise AssertionError(f"no event from xds_probe within {timeout}s: {self.events}")
+            chunk = os.read(self.fd, 65536)
+            assert chunk, f"xds_probe ended: {self.events}"
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        event = json.loads(line)
+        self.events.append(event)
+        return event
+
+    def wait_for(self, predicate, timeout=10, what="an event"):
+        deadline = time.monotonic() + lib.scaled(timeout)
+        while time.monotonic() < deadline:
+            event = self.next_event(max(0.1, deadline - time.monotonic()))
+            if predicate(event):
+                return event
+        raise AssertionError(f"xds_probe never showed {what}: {self.events}")
+
+    def close(self):
+        self.process.kill()
+        self.process.wait()
+
+
+def run_probe(server, node, *args, quiet_ms=800):
+    done = subprocess.run([str(PROBE), "--server", server.xds, "--node", node,
+                           "--quiet-ms", str(quiet_ms), *args],
+                          capture_output=True, text=True, timeout=lib.scaled(60))
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+@pytest.fixture
+def server(trellis, tmp_path):
+    s = Server(trellis, tmp_path, max_connections_per_identity=2)
+    build_mesh(s.client)
+    yield s
+    s.process.stop()
+
+
+def grpc_js_available():
+    return XDS_CLIENT_DIR and (Path(XDS_CLIENT_DIR) / "node_modules" / "@grpc" / "grpc-js").is_dir()
+
+
+@pytest.mark.parametrize("names", [None, "api.local:8080"], ids=["sidecar", "proxyless"])
+def test_every_resource_passes_the_strict_ads_client(server, names):
+    if not grpc_js_available():
+        pytest.skip("XDS_CLIENT_DIR does not name a folder with node_modules/@grpc/grpc-js "
+                    "(envoy-validate's ads mode needs it)")
+    assert VALIDATOR.is_file(), f"envoy-validate not found at {VALIDATOR}"
+    args = ["/usr/bin/python3", str(VALIDATOR), "ads", "--server", server.xds,
+            "--node", "mesh/m/virtualNode/web"]
+    if names:
+        args += ["--names", names]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=lib.scaled(120),
+                          env=dict(os.environ, XDS_CLIENT_DIR=XDS_CLIENT_DIR))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "VALID:" in done.stdout and " 0 error(s)" in done.stdout, done.stdout
+    # envoy-validate ACKed everything: nothing is left rejected
+    assert server.metric("trellis_xds_nacks_total") == 0
+
+
+def test_update_route_reaches_the_proxy(server):
+    probe = Probe(server, "mesh/m/virtualNode/web")
+    try:
+        first = probe.wait_for(lambda e: e.get("type") == "RouteConfiguration", what="RDS")
+        lib.wait_until(lambda: server.proxies()["summary"]["out_of_sync"] == 0, lib.scaled(10),
+                       "the proxy to ACK everything")
+        view = server.proxies()
+        proxy = view["proxies"][0]
+        assert proxy["identity"] == "mesh/m/virtualNode/web"
+        assert proxy["flavor"] == "sidecar" and proxy["protocol"] == "sotw"
+        assert proxy["user_agent"].startswith("trellis-xds-probe")
+        assert set(proxy["types"]) == {"Listener", "Cluster", "RouteConfiguration"}
+        routes = proxy["types"]["RouteConfiguration"]
+        assert routes["version_acked"] == routes["version_current"] == first["version"]
+
+        server.client.update_route(meshName="m", virtualRouterName="r", routeName="rt",
+                                   spec=am.http_route(("api", 3), ("api2", 1)))
+        update = probe.wait_for(lambda e: e.get("type") == "RouteConfiguration"
+                                and e["version"] != first["version"], what="the new RDS")
+        assert "rds_egress_http_8080" in update["resources"]
+        lib.wait_until(lambda: server.proxies()["summary"]["out_of_sync"] == 0, lib.scaled(10),
+                       "the proxy to ACK the update")
+        lib.wait_until(lambda: server.metric("trellis_xds_push_latency_seconds_count") >= 1,
+                       lib.scaled(5), "a push latency observation")
+    finally:
+        probe.close()
+
+
+def test_nack_is_logged_and_shown(server):
+    events = run_probe(server, "mesh/m/virtualNode/web", "--nack", "Cluster")
+    assert any(e.get("type") == "Cluster" for e in events), events
+    assert server.metric("trellis_xds_nacks_total", 'type="Cluster"') >= 1
+    lib.wait_until(lambda: server.process.entries(event="nack"), lib.scaled(5), "a nack log line")
+    entry = server.process.entries(event="nack")[0]
+    assert "rejected by xds_probe --nack" in json.dumps(entry)
+
+
+def test_unknown_and_malformed_nodes_end_with_status_3(server):
+    for node, fragment in [("mesh/m/virtualNode/nobody", "nobody"),
+                           ("mesh/ghost/virtualNode/web", "ghost"),
+                           (f"arn:aws:appmesh:{am.REGION}:{am.ACCOUNT}:mesh/ghost/virtualNode/web", "ghost"),
+                           ("web", "web")]:
+        events = run_probe(server, node)
+        status = [e for e in events if e["event"] == "status"]
+        assert status and status[0]["code"] == 3, (node, events)
+        assert fragment in status[0]["message"], (node, status)
+
+
+def test_deleted_node_and_quota(server):
+    # two proxies as api2 (the quota here is 2), a third is refused with 8
+    probes = [Probe(server, "mesh/m/virtualNode/api2") for _ in range(2)]
+    try:
+        for p in probes:
+            p.wait_for(lambda e: e.get("type") == "Listener", what="LDS")
+        third = run_probe(server, "mesh/m/virtualNode/api2")
+        status = [e for e in third if e["event"] == "status"]
+        assert status and status[0]["code"] == 8, third
+        assert "max_connections_per_identity" in status[0]["message"]
+        # api2 is deleted while they are connected: both streams end with 3
+        server.client.delete_virtual_node(meshName="m", virtualNodeName="api2")
+        for p in probes:
+            ended = p.wait_for(lambda e: e["event"] == "status", what="the stream's end")
+            assert ended["code"] == 3 and "api2" in ended["message"], ended
+    finally:
+        for p in probes:
+            p.close()
