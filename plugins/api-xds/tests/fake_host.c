@@ -823,7 +823,11 @@ static bool parse_node_id(const char *id, char *out, size_t size, char *why, siz
     char *at = strchr(mesh, '@');
     if (at)
         *at = '\0';
-    snprintf(out, size, "mesh/%s/%s/%s", mesh, kind, name);
+    int n = snprintf(out, size, "mesh/%s/%s/%s", mesh, kind, name);
+    if (n < 0 || (size_t)n >= size) {
+        snprintf(why, why_size, "node id too long");
+        return false;
+    }
     return true;
 }
 
