@@ -1,0 +1,209 @@
+#include "commit_codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF
+ * (what PostgreSQL accepts in a UTF8 database, and what store.file accepts). */
+static bool valid_utf8(const unsigned char *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t extra;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            extra = 1;
+            cp = c & 0x1Fu;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            extra = 2;
+            cp = c & 0x0Fu;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            extra = 3;
+            cp = c & 0x07u;
+        } else {
+            return false;
+        }
+        if (len - i <= extra)
+            return false;
+        for (size_t k = 1; k <= extra; k++) {
+            if ((p[i + k] & 0xC0u) != 0x80u)
+                return false;
+            cp = (cp << 6) | (p[i + k] & 0x3Fu);
+        }
+        if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
+trellis_status pg_ops_validate(const trellis_store_op *ops, size_t op_count, char *why,
+                               size_t why_size)
+{
+    if (ops == NULL || op_count == 0 || op_count > TRELLIS_STORE_OPS_MAX) {
+        snprintf(why, why_size, "a commit has 1 to %u ops, not %zu", TRELLIS_STORE_OPS_MAX,
+                 op_count);
+        return TRELLIS_ERR_INVALID;
+    }
+    size_t payload = 0;
+    for (size_t i = 0; i < op_count; i++) {
+        const trellis_store_op *op = &ops[i];
+        if (op->reserved != 0 || op->key == NULL) {
+            snprintf(why, why_size, "op %zu: %s", i,
+                     op->key == NULL ? "no key" : "reserved is not zero");
+            return TRELLIS_ERR_INVALID;
+        }
+        size_t key_len = strnlen(op->key, TRELLIS_STORE_KEY_MAX + 1);
+        if (key_len == 0 || key_len > TRELLIS_STORE_KEY_MAX) {
+            snprintf(why, why_size, "op %zu: a key has 1 to %u bytes", i, TRELLIS_STORE_KEY_MAX);
+            return TRELLIS_ERR_INVALID;
+        }
+        if (!valid_utf8((const unsigned char *)op->key, key_len)) {
+            snprintf(why, why_size, "op %zu: the key is not well-formed UTF-8", i);
+            return TRELLIS_ERR_INVALID;
+        }
+        switch (op->type) {
+        case TRELLIS_STORE_PUT:
+            if (op->value_len > TRELLIS_STORE_VALUE_MAX ||
+                (op->value == NULL && op->value_len > 0)) {
+                snprintf(why, why_size, "op %zu: a value has at most %u bytes", i,
+                         TRELLIS_STORE_VALUE_MAX);
+                return TRELLIS_ERR_INVALID;
+            }
+            payload += op->value_len;
+            break;
+        case TRELLIS_STORE_DELETE:
+        case TRELLIS_STORE_CHECK:
+            if (op->value != NULL || op->value_len != 0) {
+                snprintf(why, why_size, "op %zu: only a PUT carries a value", i);
+                return TRELLIS_ERR_INVALID;
+            }
+            break;
+        default:
+            snprintf(why, why_size, "op %zu: unknown op type %u", i, op->type);
+            return TRELLIS_ERR_INVALID;
+        }
+        payload += key_len;
+    }
+    if (payload > PG_COMMIT_PAYLOAD_MAX) {
+        snprintf(why, why_size, "the commit carries %zu bytes; store.postgres takes at most %u",
+                 payload, PG_COMMIT_PAYLOAD_MAX);
+        return TRELLIS_ERR_INVALID;
+    }
+    return TRELLIS_OK;
+}
+
+pg_commit *pg_commit_new(const trellis_store_op *ops, size_t op_count)
+{
+    size_t payload = 0;
+    for (size_t i = 0; i < op_count; i++)
+        payload += strlen(ops[i].key) + 1 + (ops[i].type == TRELLIS_STORE_PUT ? ops[i].value_len : 0);
+    pg_commit *c = malloc(sizeof(*c) + op_count * sizeof(pg_op) + payload);
+    if (c == NULL)
+        return NULL;
+    memset(c, 0, sizeof(*c));
+    c->op_count = op_count;
+    char *data = (char *)&c->ops[op_count];
+    for (size_t i = 0; i < op_count; i++) {
+        size_t key_len = strlen(ops[i].key);
+        pg_op *op = &c->ops[i];
+        op->type = ops[i].type;
+        op->expected_version = ops[i].expected_version;
+        op->key = data;
+        op->key_len = key_len;
+        memcpy(data, ops[i].key, key_len + 1);
+        data += key_len + 1;
+        c->payload += key_len;
+        if (ops[i].type == TRELLIS_STORE_PUT) {
+            op->value = data;
+            op->value_len = ops[i].value_len;
+            if (ops[i].value_len > 0)
+                memcpy(data, ops[i].value, ops[i].value_len);
+            data += ops[i].value_len;
+            c->payload += ops[i].value_len;
+        } else {
+            op->value = NULL;
+            op->value_len = 0;
+        }
+    }
+    return c;
+}
+
+int64_t pg_expected_encode(uint64_t expected_version)
+{
+    if (expected_version == TRELLIS_STORE_ANY_VERSION)
+        return -1;
+    if (expected_version > (uint64_t)INT64_MAX)
+        return INT64_MAX;
+    return (int64_t)expected_version;
+}
+
+bool pg_batch_encode(pg_batch_params *p, const pg_commit *batch, size_t count,
+                     const char *channel, const char *notify_tag, uint64_t history_revisions,
+                     uint64_t id_retention_s)
+{
+    size_t ops = 0;
+    bool any_null_value = false;
+    size_t seen = 0;
+    for (const pg_commit *c = batch; c != NULL && seen < count; c = c->next, seen++) {
+        ops += c->op_count;
+        for (size_t i = 0; i < c->op_count; i++)
+            any_null_value |= c->ops[i].type != TRELLIS_STORE_PUT;
+    }
+    if (seen != count || ops > INT32_MAX)
+        return false;
+    wire_buf *ids = &p->arrays[0], *counts = &p->arrays[1], *types = &p->arrays[2],
+             *keys = &p->arrays[3], *values = &p->arrays[4], *expected = &p->arrays[5];
+    for (int i = 0; i < 6; i++)
+        wire_buf_reset(&p->arrays[i]);
+    wire_array_begin(ids, PG_OID_UUID, (uint32_t)count, false);
+    wire_array_begin(counts, PG_OID_INT4, (uint32_t)count, false);
+    wire_array_begin(types, PG_OID_INT2, (uint32_t)ops, false);
+    wire_array_begin(keys, PG_OID_TEXT, (uint32_t)ops, false);
+    wire_array_begin(values, PG_OID_BYTEA, (uint32_t)ops, any_null_value);
+    wire_array_begin(expected, PG_OID_INT8, (uint32_t)ops, false);
+    seen = 0;
+    for (const pg_commit *c = batch; c != NULL && seen < count; c = c->next, seen++) {
+        wire_array_element(ids, c->id, PG_UUID_LEN);
+        wire_array_int4(counts, (int32_t)c->op_count);
+        for (size_t i = 0; i < c->op_count; i++) {
+            const pg_op *op = &c->ops[i];
+            wire_array_int2(types, (int16_t)op->type);
+            wire_array_element(keys, op->key, op->key_len);
+            /* An empty PUT value is "", not NULL: NULL means "no value". */
+            wire_array_element(values, op->type == TRELLIS_STORE_PUT ? op->value : NULL,
+                               op->value_len);
+            wire_array_int8(expected, pg_expected_encode(op->expected_version));
+        }
+    }
+    for (int i = 0; i < 6; i++) {
+        if (p->arrays[i].failed || p->arrays[i].len > INT32_MAX)
+            return false;
+        p->values[i] = p->arrays[i].data;
+        p->lengths[i] = (int)p->arrays[i].len;
+        p->formats[i] = 1;
+    }
+    snprintf(p->history_text, sizeof(p->history_text), "%llu",
+             (unsigned long long)history_revisions);
+    snprintf(p->retention_text, sizeof(p->retention_text), "%llu",
+             (unsigned long long)id_retention_s);
+    const char *scalars[4] = {channel, notify_tag, p->history_text, p->retention_text};
+    for (int i = 0; i < 4; i++) {
+        p->values[6 + i] = scalars[i];
+        p->lengths[6 + i] = 0;
+        p->formats[6 + i] = 0;
+    }
+    return true;
+}
+
+void pg_batch_params_free(pg_batch_params *p)
+{
+    for (int i = 0; i < 6; i++)
+        wire_buf_free(&p->arrays[i]);
+}
