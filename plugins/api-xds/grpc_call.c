@@ -151,17 +151,65 @@ void grpc_call_on_headers_done(grpc_call *call)
     }
 }
 
+/* Gives a partial message's buffer back to the server-wide budget. */
+static void release_message(grpc_call *call)
+{
+    call->conn->server->request_bytes_buffered -= call->message_cap;
+    free(call->message);
+    call->message = NULL;
+    call->message_cap = 0;
+}
+
 static void deliver(grpc_call *call)
 {
     uint8_t *message = call->message;
     size_t len = call->message_len;
+    call->conn->server->request_bytes_buffered -= call->message_cap;
     call->message = NULL;
+    call->message_cap = 0;
     call->prefix_have = 0;
     call->message_have = 0;
     call->message_len = 0;
     if (call->handler && call->handler->on_message)
         call->handler->on_message(call->handler_arg, message ? message : (const uint8_t *)"", len);
     free(message);
+}
+
+/*
+ * Grows the message buffer to hold `need` bytes, as the data arrives (not on
+ * the length a client declares, which costs it nothing). Messages being
+ * received share a server-wide budget, so many streams each sending a large
+ * message slowly cannot exhaust memory: past it, the stream ends with 8.
+ * Allocated per message and freed after it: idle streams hold nothing.
+ */
+static bool reserve_message(grpc_call *call, size_t need)
+{
+    if (need <= call->message_cap)
+        return true;
+    xds_server *s = call->conn->server;
+    size_t cap = call->message_cap ? call->message_cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    if (cap > call->message_len)
+        cap = call->message_len;
+    size_t growth = cap - call->message_cap;
+    if (s->request_bytes_buffered + growth > s->request_bytes_budget) {
+        grpc_call_host(call)->metric_add(s->metrics.refused[XDS_REFUSED_BAD_REQUEST], 1);
+        release_message(call);
+        grpc_call_finish(call, GRPC_RESOURCE_EXHAUSTED,
+                         "the server is receiving too many large requests at once; retry");
+        return false;
+    }
+    uint8_t *grown = realloc(call->message, cap);
+    if (grown == NULL) {
+        release_message(call);
+        grpc_call_finish(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        return false;
+    }
+    call->message = grown;
+    call->message_cap = cap;
+    s->request_bytes_buffered += growth;
+    return true;
 }
 
 void grpc_call_on_data(grpc_call *call, const uint8_t *data, size_t len)
@@ -202,16 +250,12 @@ void grpc_call_on_data(grpc_call *call, const uint8_t *data, size_t len)
                 deliver(call);
                 continue;
             }
-            /* Allocated per message and freed after it: idle streams hold nothing. */
-            call->message = malloc(size);
-            if (call->message == NULL) {
-                grpc_call_finish(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
-                return;
-            }
         }
         size_t n = call->message_len - call->message_have;
         if (n > len)
             n = len;
+        if (!reserve_message(call, call->message_have + n))
+            return;
         memcpy(call->message + call->message_have, data, n);
         call->message_have += n;
         data += n;
@@ -239,7 +283,7 @@ void grpc_call_on_close(grpc_call *call)
     if (call->handler && call->handler->on_close)
         call->handler->on_close(call->handler_arg);
     free(call->path);
-    free(call->message);
+    release_message(call);
     refbuf_unref(call->out_body);
     free(call->out_tail);
     free(call->status_message);
@@ -418,6 +462,8 @@ void grpc_call_finish(grpc_call *call, int code, const char *message)
     if (call->finishing)
         return;
     call->discarding = true;
+    if (call->message != NULL && call->message_have < call->message_len)
+        release_message(call); /* a partial request will not be completed */
     if (!call->response_started) {
         respond_headers_only(call, "200", code, message ? message : "");
         call->status = code;

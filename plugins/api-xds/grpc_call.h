@@ -12,6 +12,7 @@
  *     grpc-encoding not identity   grpc-status 12 UNIMPLEMENTED
  *   while running:
  *     message above the limit      grpc-status 8 RESOURCE_EXHAUSTED
+ *     server-wide receive budget   grpc-status 8 RESOURCE_EXHAUSTED
  *     compressed-flag set          grpc-status 13 INTERNAL (no encoding was negotiated)
  *     stream ends mid-message      grpc-status 13 INTERNAL
  * Each only affects its own stream.
@@ -70,6 +71,7 @@ struct grpc_call {
     uint8_t prefix[5];
     size_t prefix_have;
     uint8_t *message;               /* being assembled; freed after delivery */
+    size_t message_cap;             /* bytes allocated (counted in the server's budget) */
     size_t message_len;
     size_t message_have;
     bool discarding;                /* refused or finished: inbound data is dropped */

@@ -254,6 +254,9 @@ void h2_conn_flush(h2_conn *c)
     if (!c->dead && !nghttp2_session_want_read(c->session) &&
         !nghttp2_session_want_write(c->session) && oq_empty(&c->out))
         h2_conn_abort(c, c->goaway_sent ? "closed after GOAWAY" : "session finished");
+    else if (!c->dead && oq_empty(&c->out) &&
+             (nghttp2_session_want_write(c->session) || any_send_done_pending(c)))
+        xds_server_schedule_flush(c->server, c); /* the round limit hit: continue after others */
     leave(c);
 }
 

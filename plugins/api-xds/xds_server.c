@@ -43,6 +43,9 @@ xds_server *xds_server_new(const trellis_host *host, trellis_host_ctx *ctx, cons
     s->listen_fd = -1;
     s->spare_fd = -1;
     s->connection_limit = cfg->max_connections;
+    /* Requests are small; a few maximal ones at a time, at least 64 MiB. */
+    s->request_bytes_budget = cfg->max_request_bytes * 8 > (64u << 20) ? cfg->max_request_bytes * 8
+                                                                      : (64u << 20);
     strmap_init(&s->identity_streams);
     snprintf(s->control_plane, sizeof(s->control_plane), "trellis/%s", TRELLIS_PLUGIN_VERSION);
     s->resources = resource_cache_new(cfg->cache_bytes / 2, cfg->max_response_bytes);

@@ -64,6 +64,9 @@ typedef struct xds_server {
     size_t identified_count;        /* streams whose identity was accepted */
     strmap identity_streams;        /* canonical identity -> (uintptr_t) stream count */
 
+    size_t request_bytes_buffered;  /* partial requests being received, all streams */
+    size_t request_bytes_budget;    /* their bound */
+
     resource_cache *resources;
     response_cache *responses;
     xds_metrics metrics;

@@ -397,6 +397,33 @@ static void test_two_types_change_together(void)
     env_stop(&e);
 }
 
+/* A large request (thousands of names, assembled across DATA frames into a
+ * growing buffer) is handled like a small one. */
+static void test_large_request(void)
+{
+    xds_env e;
+    CHECK(env_start(&e, ""));
+    fake_host_publish(e.fh, NODE_A, 0, base_snapshot(1, NULL));
+    tclient *t = tc_connect(&e);
+    int32_t s = tc_open(t, SOTW_PATH);
+    enum { NAMES = 4000 };
+    static char storage[NAMES][32];
+    static const char *names[NAMES + 1];
+    for (int i = 0; i < NAMES; i++) {
+        snprintf(storage[i], sizeof(storage[i]), "route-that-does-not-exist-%d", i);
+        names[i] = storage[i];
+    }
+    names[NAMES - 1] = "r1";
+    names[NAMES] = NULL;
+    tc_request(t, s, NODE_A, RDS, "", "", names);
+    Envoy__Service__Discovery__V3__DiscoveryResponse *r = tc_next(t, s, 3000);
+    CHECK(r != NULL);
+    CHECK_STR(response_names(r), "r1");
+    free_response(r);
+    tc_close(t);
+    env_stop(&e);
+}
+
 static void test_unknown_type_and_half_close(void)
 {
     xds_env e;
@@ -429,6 +456,7 @@ int main(void)
     test_removal();
     test_slow_reader_coalesces();
     test_two_types_change_together();
+    test_large_request();
     test_unknown_type_and_half_close();
     return test_finish("xds_ads_sotw");
 }
