@@ -11,7 +11,10 @@
     latency is measured;
   * a NACK is logged with Envoy's text and shown in the sync-status view;
   * statuses: unknown node or mesh and malformed node id -> 3, the node
-    deleted while connected -> 3, above max_connections_per_identity -> 8.
+    deleted while connected -> 3, above max_connections_per_identity -> 8;
+  * a real proxyless gRPC client (@grpc/grpc-js-xds, when XDS_CLIENT_DIR has
+    it) sends real calls through a 75/25 weighted route, then an UpdateRoute
+    moves the traffic (tests/grpc_echo.js).
 
 The ADS client is xds_probe (tests/xds_probe.c), one JSON line per event.
 """
@@ -231,3 +234,58 @@ def test_deleted_node_and_quota(server):
     finally:
         for p in probes:
             p.close()
+
+
+def grpc_js_xds_available():
+    return XDS_CLIENT_DIR and (Path(XDS_CLIENT_DIR) / "node_modules" / "@grpc" / "grpc-js-xds").is_dir()
+
+
+def echo_calls(server, backends, calls):
+    spec = {
+        "bootstrap": {
+            "xds_servers": [{"server_uri": server.xds, "channel_creds": [{"type": "insecure"}],
+                             "server_features": ["xds_v3"]}],
+            # grpc-js-xds 1.14 insists on a locality in the node
+            "node": {"id": "mesh/g/virtualNode/client", "locality": {}},
+        },
+        "target": f"xds:///echo.local:{backends['a']}",
+        "backends": [{"name": name, "port": port} for name, port in backends.items()],
+        "calls": calls,
+    }
+    done = subprocess.run(["node", str(Path(__file__).parent / "grpc_echo.js"), json.dumps(spec)],
+                          capture_output=True, text=True, timeout=lib.scaled(120),
+                          env=dict(os.environ, XDS_CLIENT_DIR=XDS_CLIENT_DIR))
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["error_count"] == 0, result
+    return result["counts"]
+
+
+def test_proxyless_grpc_client_routes_real_calls(server):
+    if not grpc_js_xds_available():
+        pytest.skip("XDS_CLIENT_DIR does not name a folder with node_modules/@grpc/grpc-js-xds")
+    c = server.client
+    ports = {"a": lib.free_port(), "b": lib.free_port()}
+    grpc_listener = lambda port: [{"portMapping": {"port": port, "protocol": "grpc"}}]  # noqa: E731
+    c.create_mesh(meshName="g")
+    for name in ("a", "b"):
+        c.create_virtual_node(meshName="g", virtualNodeName=f"echo-{name}", spec={
+            "listeners": grpc_listener(ports[name]),
+            "serviceDiscovery": {"dns": {"hostname": "127.0.0.1"}}})
+    c.create_virtual_node(meshName="g", virtualNodeName="client", spec={
+        "listeners": grpc_listener(lib.free_port()),
+        "serviceDiscovery": {"dns": {"hostname": "127.0.0.1"}},
+        "backends": [{"virtualService": {"virtualServiceName": "echo.local"}}]})
+    c.create_virtual_router(meshName="g", virtualRouterName="r",
+                            spec={"listeners": grpc_listener(ports["a"])})
+    route = lambda *targets: {"grpcRoute": {  # noqa: E731
+        "match": {"serviceName": "test.Echo"},
+        "action": {"weightedTargets": [{"virtualNode": f"echo-{n}", "weight": w} for n, w in targets]}}}
+    c.create_route(meshName="g", virtualRouterName="r", routeName="rt", spec=route(("a", 75), ("b", 25)))
+    c.create_virtual_service(meshName="g", virtualServiceName="echo.local",
+                             spec={"provider": {"virtualRouter": {"virtualRouterName": "r"}}})
+    counts = echo_calls(server, ports, 400)
+    share_a = counts.get("a", 0) / 400
+    assert 0.65 <= share_a <= 0.85, counts  # 75 % +- 10 points (about 4.6 sigma)
+    c.update_route(meshName="g", virtualRouterName="r", routeName="rt", spec=route(("b", 1)))
+    assert echo_calls(server, ports, 50) == {"b": 50}
