@@ -293,9 +293,9 @@ static void on_io(int fd, unsigned events, void *arg)
                 ssize_t rv = nghttp2_session_mem_recv(c->session, s->read_buffer, (size_t)n);
                 if (rv < 0) {
                     if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC)
-                        answer_http1(c, s->read_buffer, (size_t)n);
-                    /* nghttp2 queued a GOAWAY for protocol errors: try to send it. */
-                    h2_conn_flush(c);
+                        answer_http1(c, s->read_buffer, (size_t)n); /* not HTTP/2: no frames */
+                    else
+                        h2_conn_flush(c); /* nghttp2 queued a GOAWAY: try to send it */
                     h2_conn_abort(c, nghttp2_strerror((int)rv));
                     break;
                 }
