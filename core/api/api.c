@@ -10,9 +10,14 @@
 #include "instance.h"
 #include "write_lanes.h"
 
-/* A write that lost a race (store conflict) is validated again; a few
- * attempts settle any real contention. */
-#define WRITE_ATTEMPTS_MAX 5
+/* A write that lost a race (store conflict) is validated again. Conflicts
+ * only happen with several writers (replicas sharing store.postgres), and
+ * there the loser starts behind: it must catch up (a read) before its next
+ * try, while a replica with more writes queued for the mesh sends its next
+ * one at once. Ten attempts settle the contention of concurrent clients;
+ * a write still losing after them is answered ServiceUnavailable (nothing
+ * applied; SDKs retry it). */
+#define WRITE_ATTEMPTS_MAX 10
 
 #define RESOURCE_OPS(Type, kind)                                                                 \
     {"Create" Type, VERB_CREATE, kind}, {"Describe" Type, VERB_DESCRIBE, kind},                  \
