@@ -17,6 +17,7 @@
 #include "xds/snapshot.h"
 #include "xds/xds_engine.h"
 #include "debug.h"
+#include "discovery/discovery_manager.h"
 #include "log.h"
 #include "plugin_config.h"
 #include "runtime.h"
@@ -258,6 +259,22 @@ static void host_instances_foreach(trellis_host_ctx *ctx, trellis_instance_visit
             .state = TRELLIS_INSTANCE_STARTED,
             .ready = cp->ready,
             .detail = cp->not_ready_reason,
+        };
+        fn(&info, arg);
+    }
+    if (ctx->env->discovery != NULL) {
+        /* Never a reason to be unready (proxies keep the last good
+         * endpoints), but where failing and unserved targets show. */
+        char detail[1024];
+        discovery_manager_detail(ctx->env->discovery, detail, sizeof(detail));
+        trellis_instance_info info = {
+            .size = sizeof(info),
+            .kind = 0,
+            .plugin = "core",
+            .instance = "discovery",
+            .state = TRELLIS_INSTANCE_STARTED,
+            .ready = 1,
+            .detail = detail,
         };
         fn(&info, arg);
     }

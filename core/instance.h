@@ -21,6 +21,7 @@ typedef struct debug_registry debug_registry;
 typedef struct runtime runtime;
 typedef struct control_plane control_plane;
 typedef struct xds_engine xds_engine;
+typedef struct discovery_manager discovery_manager;
 typedef struct listener_registry listener_registry;
 
 /* The services every instance shares; owned by the serve command. */
@@ -32,6 +33,7 @@ typedef struct host_env {
     runtime *rt; /* for instances_foreach */
     control_plane *cp; /* the App Mesh API behind api_invoke; NULL without a store */
     xds_engine *xds;   /* snapshots behind xds_watch */
+    discovery_manager *discovery; /* endpoints from discovery plugins (shown in /readyz) */
     listener_registry *listeners; /* listening sockets shared across reloads */
 } host_env;
 

@@ -135,6 +135,8 @@ struct runtime {
     trellis_host_ctx **retiring;   /* being stopped after a reload */
     size_t retiring_count;
 
+    runtime_observer observer;
+
     /* stop_all state */
     size_t stop_index;             /* instances left to stop: active[0 .. stop_index) */
     uint64_t stop_deadline_ns;
@@ -277,6 +279,8 @@ static void stop_next(runtime *rt)
         return;
     }
     trellis_host_ctx *inst = rt->active[--rt->stop_index];
+    if (rt->observer.leaving != NULL)
+        rt->observer.leaving(rt->observer.arg, inst);
     uint64_t now = now_ns();
     uint64_t left_ms = rt->stop_deadline_ns > now ? (rt->stop_deadline_ns - now) / 1000000u : 0;
     instance_stop(inst, left_ms, on_instance_stopped_during_shutdown, rt);
@@ -310,6 +314,8 @@ static void on_retired(trellis_host_ctx *inst, void *arg)
 
 static void retire(runtime *rt, trellis_host_ctx *inst, uint64_t timeout_ms)
 {
+    if (rt->observer.leaving != NULL)
+        rt->observer.leaving(rt->observer.arg, inst);
     if (rt->retiring_count == CONFIG_INSTANCES_MAX * 2) {
         /* Cannot track it; stop it anyway and let shutdown reclaim nothing. */
         log_write(TRELLIS_LOG_ERROR, inst->plugin_name, inst->instance_name, "reload_backlog",
@@ -436,6 +442,8 @@ int runtime_reload(runtime *rt, const core_config *old_cfg, const core_config *n
     }
     memcpy(rt->active, next, next_count * sizeof(*next));
     rt->active_count = next_count;
+    if (rt->observer.changed != NULL)
+        rt->observer.changed(rt->observer.arg);
 
     trellis_log_level level;
     log_format format;
@@ -455,6 +463,25 @@ trellis_host_ctx *runtime_find_kind(runtime *rt, uint32_t kind)
             return rt->active[i];
     }
     return NULL;
+}
+
+size_t runtime_instances_of_kind(runtime *rt, uint32_t kind, trellis_host_ctx **out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rt->active_count && n < max; i++) {
+        if (rt->active[i]->plugin->desc->kind == kind &&
+            rt->active[i]->state == TRELLIS_INSTANCE_STARTED)
+            out[n++] = rt->active[i];
+    }
+    return n;
+}
+
+void runtime_set_observer(runtime *rt, const runtime_observer *observer)
+{
+    if (observer != NULL)
+        rt->observer = *observer;
+    else
+        memset(&rt->observer, 0, sizeof(rt->observer));
 }
 
 /* ---- views ---- */

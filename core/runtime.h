@@ -53,6 +53,22 @@ int runtime_reload(runtime *rt, const core_config *old_cfg, const core_config *n
 /* The first active instance of a kind (the store), or NULL. */
 trellis_host_ctx *runtime_find_kind(runtime *rt, uint32_t kind);
 
+/* Up to `max` started instances of a kind, in start order; returns how many. */
+size_t runtime_instances_of_kind(runtime *rt, uint32_t kind, trellis_host_ctx **out, size_t max);
+
+/*
+ * For core components that call plugin instances of a kind directly (the
+ * discovery manager): `leaving` runs just before an instance is stopped, by
+ * a reload or at shutdown, while it still serves; `changed` after a reload
+ * changed the set of active instances.
+ */
+typedef struct runtime_observer {
+    void (*leaving)(void *arg, trellis_host_ctx *inst);
+    void (*changed)(void *arg);
+    void *arg;
+} runtime_observer;
+void runtime_set_observer(runtime *rt, const runtime_observer *observer);
+
 /* Visits active instances in start order (for instances_foreach). */
 void runtime_foreach_instance(runtime *rt, trellis_instance_visit_fn fn, void *arg);
 

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "api/control_plane.h"
 #include "xds/xds_engine.h"
+#include "discovery/discovery_manager.h"
 #include "debug.h"
 #include "host.h"
 #include "listeners.h"
@@ -21,12 +22,17 @@
  * instances whose offload jobs never came back. */
 #define SHUTDOWN_HARD_GRACE_MS 5000
 
+/* How long a discovery watch outlives the last proxy that needed it, so a
+ * reconnecting proxy or a /debug/config_dump finds its endpoints known. */
+#define DISCOVERY_IDLE_MS 60000
+
 typedef struct server {
     const char *config_path;
     core_config *cfg;
     host_env env;
     plugin_cache *cache;
     trellis_host_ctx *core_ctx;
+    trellis_host_ctx *discovery_ctx;    /* the discovery manager's metrics and debug provider */
     process_metrics *pm;
     loop_signal *sigterm, *sigint, *sighup;
     loop_timer *hard_deadline;
@@ -138,6 +144,36 @@ static void attach_store(server *srv)
                                store->instance);
 }
 
+/* Hands the running discovery instances, in configuration order, to the
+ * discovery manager (at start and after every reload). */
+static void attach_discovery(server *srv)
+{
+    trellis_host_ctx *found[CONFIG_INSTANCES_MAX];
+    size_t count = runtime_instances_of_kind(srv->env.rt, TRELLIS_KIND_DISCOVERY, found,
+                                             CONFIG_INSTANCES_MAX);
+    discovery_provider providers[CONFIG_INSTANCES_MAX];
+    for (size_t i = 0; i < count; i++)
+        providers[i] = (discovery_provider){.name = found[i]->instance_name,
+                                            .ops = found[i]->plugin->desc->ops,
+                                            .instance = found[i]->instance,
+                                            .token = found[i]};
+    if (!discovery_manager_set_providers(srv->env.discovery, providers, count))
+        log_core(TRELLIS_LOG_ERROR, "discovery_attach_failed",
+                 "out of memory handing %zu discovery instances to the discovery manager", count);
+}
+
+static void on_instance_leaving(void *arg, trellis_host_ctx *inst)
+{
+    server *srv = arg;
+    if (inst->plugin != NULL && inst->plugin->desc->kind == TRELLIS_KIND_DISCOVERY)
+        discovery_manager_provider_leaving(srv->env.discovery, inst);
+}
+
+static void on_instances_changed(void *arg)
+{
+    attach_discovery(arg);
+}
+
 static bool server_init(server *srv)
 {
     srv->env.lp = loop_new();
@@ -162,6 +198,15 @@ static bool server_init(server *srv)
     if (srv->env.xds == NULL ||
         host_services.debug_register(srv->core_ctx, "config_dump", serve_config_dump, srv) != TRELLIS_OK)
         return false;
+    srv->discovery_ctx = instance_new_core(&srv->env);
+    srv->env.discovery = srv->discovery_ctx == NULL
+                             ? NULL
+                             : discovery_manager_new(srv->env.lp, srv->env.cp->cat, srv->env.xds,
+                                                     srv->discovery_ctx, DISCOVERY_IDLE_MS);
+    if (srv->env.discovery == NULL)
+        return false;
+    runtime_observer observer = {on_instance_leaving, on_instances_changed, srv};
+    runtime_set_observer(srv->env.rt, &observer);
     srv->pm = process_metrics_new(srv->core_ctx);
     srv->sigterm = loop_signal_new(srv->env.lp, SIGTERM, on_sigterm, srv);
     srv->sigint = loop_signal_new(srv->env.lp, SIGINT, on_sigint, srv);
@@ -185,6 +230,12 @@ static void server_cleanup(server *srv)
     if (srv->env.lp != NULL)
         loop_drain_pending(srv->env.lp);
     runtime_free(srv->env.rt);
+    discovery_manager_free(srv->env.discovery);
+    srv->env.discovery = NULL;
+    if (srv->discovery_ctx != NULL) {
+        host_release_instance_resources(srv->discovery_ctx);
+        instance_free(srv->discovery_ctx);
+    }
     xds_engine_free(srv->env.xds);
     control_plane_free(srv->env.cp);
     plugin_cache_free(srv->cache);
@@ -225,6 +276,7 @@ int command_serve(const char *config_path)
         log_core(TRELLIS_LOG_INFO, "serving", "%zu plugin instances started",
                  runtime_instance_count(srv.env.rt));
         attach_store(&srv);
+        attach_discovery(&srv);
     } else {
         log_core(TRELLIS_LOG_ERROR, "start_failed", "start-up failed; stopping what started");
         srv.exit_status = 1;

@@ -98,7 +98,11 @@ const char *cluster_for_target(compile_ctx *c, const plan_target *t, bool proxyl
     uint32_t health_port = proxyless ? 0 : health_check_port(health, t->port);
 
     json_t *cluster = cluster_base(c, name, REMOTE_CONNECT_TIMEOUT_MS);
-    bool eds = d.kind == DISCOVERY_CLOUD_MAP || (proxyless && d.kind == DISCOVERY_DNS_ENDPOINTS);
+    /* DNS names go to Envoy unless the endpoint source resolves them itself
+     * (discovery.dns); gRPC has no STRICT_DNS, so ENDPOINTS is EDS there. */
+    bool dns = d.kind == DISCOVERY_DNS_LOADBALANCER || d.kind == DISCOVERY_DNS_ENDPOINTS;
+    bool eds = d.kind == DISCOVERY_CLOUD_MAP || (proxyless && d.kind == DISCOVERY_DNS_ENDPOINTS) ||
+               (dns && endpoints_resolves_dns(c, t->node));
     if (eds) {
         set_eds(c, cluster);
         endpoints_discovered(c, name, t->node, t->port, preference, health_port);

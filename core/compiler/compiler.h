@@ -52,6 +52,16 @@ typedef struct compile_endpoint {
 typedef bool (*compile_endpoints_fn)(void *arg, const char *mesh, const char *virtual_node,
                                      const compile_endpoint **endpoints, size_t *count);
 
+/*
+ * Whether the endpoint source resolves the DNS name of a DNS-discovered node
+ * itself for clients of `flavor` (a discovery.dns plugin is configured for
+ * them). The node's clusters then become EDS clusters fed through `endpoints`
+ * instead of Envoy's LOGICAL_DNS / STRICT_DNS. Proxyless clients get EDS for
+ * responseType ENDPOINTS nodes whatever this answers (gRPC has no STRICT_DNS).
+ */
+typedef bool (*compile_resolves_dns_fn)(void *arg, const char *mesh, const char *virtual_node,
+                                        trellis_xds_flavor flavor);
+
 typedef struct compile_options {
     /* App Mesh's defaults for accounts without meshes before 2020-07-29:
      * the default retry policy and 2147483647 circuit breakers. */
@@ -62,7 +72,8 @@ typedef struct compile_options {
 typedef struct compile_source {
     const catalog *cat;
     compile_endpoints_fn endpoints; /* may be NULL */
-    void *endpoints_arg;
+    compile_resolves_dns_fn resolves_dns; /* may be NULL: Envoy resolves DNS names */
+    void *endpoints_arg;            /* for both */
     compile_options options;
 } compile_source;
 
@@ -81,7 +92,7 @@ typedef struct compile_deps {
     size_t key_count;
     char **prefixes;
     size_t prefix_count;
-    bool endpoints;             /* the output depends on discovery endpoints */
+    bool endpoints;             /* the output depends on the endpoint source */
 } compile_deps;
 
 typedef struct compile_output {

@@ -38,6 +38,14 @@ static const char *zone_of(const compile_endpoint *e)
     return e->zone != NULL ? e->zone : "";
 }
 
+bool endpoints_resolves_dns(compile_ctx *c, const char *node)
+{
+    if (c->src->resolves_dns == NULL)
+        return false;
+    c->reader.endpoints = true;
+    return c->src->resolves_dns(c->src->endpoints_arg, c->id->mesh, node, c->id->flavor);
+}
+
 void endpoints_discovered(compile_ctx *c, const char *cluster_name, const char *node,
                           uint32_t default_port, ip_preference preference, uint32_t health_port)
 {

@@ -6,7 +6,9 @@
  *   awsCloudMap                                  -> EDS over ADS, endpoints
  *                                                   from the discovery source
  * Proxyless gRPC clients accept only EDS and LOGICAL_DNS, so there ENDPOINTS
- * nodes become EDS clusters fed from the discovery source as well.
+ * nodes become EDS clusters fed from the discovery source as well. When the
+ * source resolves DNS names itself (compile_source.resolves_dns, trellis's
+ * discovery.dns), every DNS node it resolves becomes EDS too.
  * A node without service discovery cannot be a traffic target.
  */
 #ifndef TRELLIS_COMPILER_SERVICE_DISCOVERY_H

@@ -15,6 +15,13 @@
 
 typedef struct identity identity;
 
+/* A node an identity's last compile asked the endpoint source about. */
+typedef struct endpoint_use {
+    char *node;
+    char *node_key;              /* its catalog key: the "e:" and "n:" index keys */
+    bool looked_up;              /* its endpoints were looked up (not only resolves_dns) */
+} endpoint_use;
+
 struct trellis_xds_watch {
     xds_engine *engine;
     identity *id;
@@ -37,6 +44,8 @@ struct identity {
     trellis_xds_flavor flavor;
     xds_snapshot *snapshot;      /* current (one reference); NULL when it does not exist */
     compile_deps deps;
+    endpoint_use *uses;          /* sorted by node */
+    size_t use_count;
     trellis_xds_watch *watches;
     size_t watch_count;          /* live watches */
     unsigned notifying;          /* deliveries in progress (watch list must stay) */
@@ -62,11 +71,14 @@ struct xds_engine {
     control_plane *cp;
     loop *lp;
     uint64_t coalesce_ms;
-    compile_endpoints_fn endpoints;
-    void *endpoints_arg;
+    xds_endpoint_source source;
 
     strmap *identities;          /* identity key -> identity */
-    strmap *deps;                /* "k:<key>" / "p:<prefix>" -> dep_bucket */
+    /* "k:<key>" / "p:<prefix>" -> dep_bucket of identities that read a
+     * catalog key or prefix; "e:<node key>" -> identities that asked the
+     * endpoint source about a node; "n:<node key>" -> those that looked its
+     * endpoints up (the source's demand). */
+    strmap *deps;
     strmap *shared;              /* snapshot digest -> shared_snapshot */
     identity *dirty;             /* to recompile when the timer fires */
     loop_timer *timer;
@@ -180,6 +192,135 @@ static void index_replace(xds_engine *e, identity *id, compile_deps *deps)
     memset(deps, 0, sizeof(*deps));
 }
 
+/* ---- endpoint uses ---- */
+
+/* What one compile asked the endpoint source about, collected by the
+ * callbacks the engine hands the compiler in place of the source's own. */
+typedef struct endpoint_recorder {
+    xds_engine *engine;
+    endpoint_use *uses;
+    size_t count, capacity;
+    bool failed;
+} endpoint_recorder;
+
+static void record_use(endpoint_recorder *r, const char *node, bool looked_up)
+{
+    for (size_t i = 0; i < r->count; i++) {
+        if (strcmp(r->uses[i].node, node) == 0) {
+            r->uses[i].looked_up |= looked_up;
+            return;
+        }
+    }
+    if (r->count == r->capacity) {
+        size_t capacity = r->capacity ? r->capacity * 2 : 8;
+        endpoint_use *grown = realloc(r->uses, capacity * sizeof(*grown));
+        if (grown == NULL) {
+            r->failed = true;
+            return;
+        }
+        r->uses = grown;
+        r->capacity = capacity;
+    }
+    char *copy = strdup(node);
+    if (copy == NULL) {
+        r->failed = true;
+        return;
+    }
+    r->uses[r->count++] = (endpoint_use){.node = copy, .looked_up = looked_up};
+}
+
+static bool recorded_endpoints(void *arg, const char *mesh, const char *node,
+                               const compile_endpoint **endpoints, size_t *count)
+{
+    endpoint_recorder *r = arg;
+    record_use(r, node, true);
+    const xds_endpoint_source *s = &r->engine->source;
+    return s->endpoints != NULL && s->endpoints(s->arg, mesh, node, endpoints, count);
+}
+
+static bool recorded_resolves_dns(void *arg, const char *mesh, const char *node,
+                                  trellis_xds_flavor flavor)
+{
+    endpoint_recorder *r = arg;
+    record_use(r, node, false);
+    const xds_endpoint_source *s = &r->engine->source;
+    return s->resolves_dns != NULL && s->resolves_dns(s->arg, mesh, node, flavor);
+}
+
+static void uses_free(endpoint_use *uses, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(uses[i].node);
+        free(uses[i].node_key);
+    }
+    free(uses);
+}
+
+static int use_compare(const void *a, const void *b)
+{
+    return strcmp(((const endpoint_use *)a)->node, ((const endpoint_use *)b)->node);
+}
+
+/* Counts one more (or one less) identity looking a node's endpoints up, and
+ * tells the source when the first one arrives or the last one leaves. */
+static void demand_change(xds_engine *e, identity *id, const endpoint_use *u, bool add)
+{
+    char key[CATALOG_KEY_MAX + 4];
+    bucket_key(key, sizeof(key), "n:", u->node_key);
+    bool existed = strmap_get(e->deps, key) != NULL;
+    if (add) {
+        if (!bucket_add(e, "n:", u->node_key, id))
+            log_core(TRELLIS_LOG_ERROR, "xds_index_failed",
+                     "%s: out of memory recording the use of %s's endpoints", id->canonical,
+                     u->node);
+    } else {
+        bucket_remove(e, "n:", u->node_key, id);
+    }
+    bool exists = strmap_get(e->deps, key) != NULL;
+    if (existed != exists && e->source.demand != NULL)
+        e->source.demand(e->source.arg, id->mesh, u->node, exists);
+}
+
+/* Replaces the identity's endpoint uses with what a compile recorded (taken
+ * from the recorder). New uses are indexed before old ones are dropped, so a
+ * node that stays in use never looks unused in between. */
+static void uses_replace(xds_engine *e, identity *id, endpoint_recorder *r)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        char key[CATALOG_KEY_MAX];
+        if (catalog_key_resource(key, sizeof(key), RESOURCE_VIRTUAL_NODE, id->mesh, NULL,
+                                 r->uses[i].node) &&
+            (r->uses[i].node_key = strdup(key)) != NULL) {
+            r->uses[kept++] = r->uses[i];
+        } else {
+            free(r->uses[i].node);
+            r->failed = true;
+        }
+    }
+    r->count = kept;
+    if (r->failed)
+        log_core(TRELLIS_LOG_ERROR, "xds_index_failed",
+                 "%s: out of memory recording endpoint uses; endpoint changes may be missed",
+                 id->canonical);
+    qsort(r->uses, r->count, sizeof(*r->uses), use_compare);
+    for (size_t i = 0; i < r->count; i++) {
+        bucket_add(e, "e:", r->uses[i].node_key, id);
+        if (r->uses[i].looked_up)
+            demand_change(e, id, &r->uses[i], true);
+    }
+    for (size_t i = 0; i < id->use_count; i++) {
+        bucket_remove(e, "e:", id->uses[i].node_key, id);
+        if (id->uses[i].looked_up)
+            demand_change(e, id, &id->uses[i], false);
+    }
+    uses_free(id->uses, id->use_count);
+    id->uses = r->uses;
+    id->use_count = r->count;
+    r->uses = NULL;
+    r->count = r->capacity = 0;
+}
+
 /* ---- shared snapshots ---- */
 
 /* Makes `fresh` (one reference, passed in) the identity's snapshot, reusing
@@ -238,6 +379,8 @@ static void identity_free(xds_engine *e, identity *id)
 {
     strmap_remove(e->identities, id->key);
     index_remove(e, id);
+    endpoint_recorder none = {.engine = e};
+    uses_replace(e, id, &none);
     compile_deps_free(&id->deps);
     release_snapshot(e, id);
     /* Take it off the dirty list if it is there. */
@@ -322,10 +465,13 @@ static void mark_dirty(identity *id, uint64_t since)
  * or not); `changed` tells whether watchers must hear about it. */
 static compile_status recompile(xds_engine *e, identity *id, uint64_t changed_ns, bool *changed)
 {
+    endpoint_recorder recorder = {.engine = e};
+    bool has_source = e->source.endpoints != NULL || e->source.resolves_dns != NULL;
     compile_source src = {
         .cat = e->cp->cat,
-        .endpoints = e->endpoints,
-        .endpoints_arg = e->endpoints_arg,
+        .endpoints = has_source ? recorded_endpoints : NULL,
+        .resolves_dns = has_source ? recorded_resolves_dns : NULL,
+        .endpoints_arg = &recorder,
         .options = {.default_retry_policy = true, .default_circuit_breakers = true},
     };
     compile_identity cid = {.kind = id->kind, .mesh = id->mesh, .name = id->name,
@@ -338,6 +484,7 @@ static compile_status recompile(xds_engine *e, identity *id, uint64_t changed_ns
     e->stats.compiles++;
     index_replace(e, id, &deps);
     compile_deps_free(&deps);
+    uses_replace(e, id, &recorder);
     if (st == COMPILE_FAILED) {
         log_core(TRELLIS_LOG_ERROR, "compile_failed", "%s: %s; proxies keep their configuration",
                  id->canonical, message);
@@ -482,6 +629,7 @@ static void free_identity_entry(const char *key, void *value, void *arg)
         w = next;
     }
     compile_deps_free(&id->deps);
+    uses_free(id->uses, id->use_count);
     xds_snapshot_unref(id->snapshot);
     free(id->key);
     free(id->mesh);
@@ -525,14 +673,16 @@ void xds_engine_free(xds_engine *e)
     free(e);
 }
 
-void xds_engine_set_endpoints(xds_engine *engine, compile_endpoints_fn fn, void *arg)
+void xds_engine_set_endpoint_source(xds_engine *engine, const xds_endpoint_source *source)
 {
-    engine->endpoints = fn;
-    engine->endpoints_arg = arg;
+    if (source != NULL)
+        engine->source = *source;
+    else
+        memset(&engine->source, 0, sizeof(engine->source));
 }
 
 typedef struct endpoint_mark {
-    const char *mesh;
+    const char *mesh;            /* NULL: every mesh */
     uint64_t since;
 } endpoint_mark;
 
@@ -541,15 +691,21 @@ static void mark_endpoint_users(const char *key, void *value, void *arg)
     (void)key;
     identity *id = value;
     const endpoint_mark *m = arg;
-    if (id->deps.endpoints && strcmp(id->mesh, m->mesh) == 0)
+    if (id->use_count > 0 && (m->mesh == NULL || strcmp(id->mesh, m->mesh) == 0))
         mark_dirty(id, m->since);
 }
 
 void xds_engine_endpoints_changed(xds_engine *engine, const char *mesh, const char *node)
 {
-    (void)node; /* identities of the mesh that read endpoints recompile; cheap enough */
-    endpoint_mark m = {mesh, now_ns()};
-    strmap_foreach(engine->identities, mark_endpoint_users, &m);
+    uint64_t since = now_ns();
+    char key[CATALOG_KEY_MAX];
+    if (mesh != NULL && node != NULL) {
+        if (catalog_key_resource(key, sizeof(key), RESOURCE_VIRTUAL_NODE, mesh, NULL, node))
+            mark_bucket(engine, "e:", key, since);
+    } else {
+        endpoint_mark m = {mesh, since};
+        strmap_foreach(engine->identities, mark_endpoint_users, &m);
+    }
     schedule(engine);
 }
 
@@ -855,8 +1011,9 @@ char *xds_engine_config_dump(xds_engine *e, const char *query, trellis_status *s
         return NULL;
     compile_source src = {
         .cat = e->cp->cat,
-        .endpoints = e->endpoints,
-        .endpoints_arg = e->endpoints_arg,
+        .endpoints = e->source.endpoints,
+        .resolves_dns = e->source.resolves_dns,
+        .endpoints_arg = e->source.arg,
         .options = {.default_retry_policy = true, .default_circuit_breakers = true},
     };
     compile_identity cid = {.kind = nid.kind, .mesh = nid.mesh, .name = nid.name,

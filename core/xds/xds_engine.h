@@ -31,9 +31,28 @@ typedef struct xds_engine_stats {
 xds_engine *xds_engine_new(control_plane *cp, loop *lp, uint64_t coalesce_ms);
 void xds_engine_free(xds_engine *engine);
 
-/* Where Envoy endpoints of discovered nodes come from (discovery plugins). */
-void xds_engine_set_endpoints(xds_engine *engine, compile_endpoints_fn fn, void *arg);
-/* Endpoints of a node changed: recompile the identities that use them. */
+/*
+ * Where Envoy endpoints of discovered nodes come from (the discovery manager,
+ * core/discovery). `endpoints` and `resolves_dns` are the compiler's
+ * callbacks (compile_source). The engine records which nodes each watched
+ * identity consulted, so a change of one node's endpoints recompiles exactly
+ * the identities that used them, and tells the source through `demand` when
+ * the first watched identity starts looking up a node's endpoints (needed
+ * true) and when the last one stops (false): that is what keeps a discovery
+ * watch alive. `demand` runs inside engine calls (compiles, unwatch) and must
+ * not call back into the engine. Any callback may be NULL.
+ */
+typedef struct xds_endpoint_source {
+    compile_endpoints_fn endpoints;
+    compile_resolves_dns_fn resolves_dns;
+    void (*demand)(void *arg, const char *mesh, const char *node, bool needed);
+    void *arg;
+} xds_endpoint_source;
+
+void xds_engine_set_endpoint_source(xds_engine *engine, const xds_endpoint_source *source);
+/* Endpoints of a node changed: recompile the identities that consulted the
+ * source about it. `node` NULL: about any node of `mesh`; `mesh` NULL too:
+ * any node at all (the discovery plugins themselves changed). */
 void xds_engine_endpoints_changed(xds_engine *engine, const char *mesh, const char *node);
 
 /* The host services (see trellis/plugin.h, ABI 1.2). */

@@ -3,7 +3,8 @@
  * snapshot delivered after xds_watch returns, recompiling exactly the
  * identities a catalog change affects, coalescing bursts, snapshots shared
  * by watchers, NULL when a node is deleted, unwatching inside a callback, and
- * releasing what a plugin instance left behind. Catalog changes are made the
+ * releasing what a plugin instance left behind, and the endpoint source
+ * (precise endpoint recompiles, demand). Catalog changes are made the
  * way the store link makes them: put the record, then publish the revision.
  */
 #include <stdlib.h>
@@ -263,6 +264,136 @@ static void test_config_dump(void)
     CHECK_STR(message, "flavor must be sidecar or proxyless");
 }
 
+static const char *endpoint_mesh_description =
+    "{'meshes': {'cm': {"
+    "  'virtualNodes': {"
+    "    'client': {'backends': [{'virtualService': {'virtualServiceName': 'a.cm.local'}},"
+    "                            {'virtualService': {'virtualServiceName': 'd.cm.local'}}],"
+    "               'listeners': [{'portMapping': {'port': 8080, 'protocol': 'http'}}],"
+    "               'serviceDiscovery': {'dns': {'hostname': 'client.cm.local'}}},"
+    "    'a': {'listeners': [{'portMapping': {'port': 80, 'protocol': 'http'}}],"
+    "          'serviceDiscovery': {'awsCloudMap': {'namespaceName': 'cm.local', 'serviceName': 'a'}}},"
+    "    'b': {'listeners': [{'portMapping': {'port': 80, 'protocol': 'http'}}],"
+    "          'serviceDiscovery': {'awsCloudMap': {'namespaceName': 'cm.local', 'serviceName': 'b'}}},"
+    "    'd': {'listeners': [{'portMapping': {'port': 80, 'protocol': 'http'}}],"
+    "          'serviceDiscovery': {'dns': {'hostname': 'd.cm.local'}}}},"
+    "  'virtualServices': {"
+    "    'a.cm.local': {'provider': {'virtualNode': {'virtualNodeName': 'a'}}},"
+    "    'd.cm.local': {'provider': {'virtualNode': {'virtualNodeName': 'd'}}}}"
+    "}}}";
+
+/* A fake discovery source: node "a" has `a_address`, "d" has one address
+ * when `resolve_d`; demand changes are logged as "+node" / "-node". */
+typedef struct fake_source {
+    const char *a_address;
+    bool resolve_d;
+    char demand_log[256];
+} fake_source;
+
+static bool fake_endpoints(void *arg, const char *mesh, const char *node,
+                           const compile_endpoint **endpoints, size_t *count)
+{
+    fake_source *f = arg;
+    static compile_endpoint one;
+    static const compile_endpoint d_endpoint = {"10.9.9.9", 0, NULL};
+    CHECK_STR(mesh, "cm");
+    if (strcmp(node, "a") == 0) {
+        one = (compile_endpoint){f->a_address, 0, NULL};
+        *endpoints = &one;
+    } else if (strcmp(node, "d") == 0 && f->resolve_d) {
+        *endpoints = &d_endpoint;
+    } else {
+        return false;
+    }
+    *count = 1;
+    return true;
+}
+
+static bool fake_resolves_dns(void *arg, const char *mesh, const char *node, trellis_xds_flavor flavor)
+{
+    fake_source *f = arg;
+    (void)mesh;
+    (void)flavor;
+    return strcmp(node, "d") == 0 && f->resolve_d;
+}
+
+static void fake_demand(void *arg, const char *mesh, const char *node, bool needed)
+{
+    fake_source *f = arg;
+    CHECK_STR(mesh, "cm");
+    size_t len = strlen(f->demand_log);
+    snprintf(f->demand_log + len, sizeof(f->demand_log) - len, "%s%c%s", len ? " " : "",
+             needed ? '+' : '-', node);
+}
+
+static const char *endpoint_address(const trellis_xds_snapshot *snapshot, const char *cluster)
+{
+    const trellis_xds_resource *r = xds_snapshot_find(snapshot, TRELLIS_XDS_ENDPOINT, cluster);
+    static char address[64];
+    address[0] = '\0';
+    const char *at = r ? strstr(r->json, "\"address\":\"") : NULL;
+    if (at != NULL)
+        sscanf(at + 11, "%63[^\"]", address);
+    return address;
+}
+
+/* The endpoint source: a node's endpoint change recompiles exactly the
+ * identities that looked it up; demand starts with the first identity using
+ * a node's endpoints and ends with the last; a change of what the source
+ * resolves (NULL, NULL) recompiles every identity that consulted it. */
+static void test_endpoint_source(void)
+{
+    fake_source f = {.a_address = "10.0.0.1", .resolve_d = true};
+    xds_endpoint_source source = {fake_endpoints, fake_resolves_dns, fake_demand, &f};
+    xds_engine_set_endpoint_source(engine, &source);
+    receiver client = {0}, b = {0};
+    char message[600];
+    CHECK_INT(watch("mesh/cm/virtualNode/client", TRELLIS_XDS_SIDECAR, &client, message, sizeof(message)),
+              TRELLIS_OK);
+    CHECK_INT(watch("mesh/cm/virtualNode/b", TRELLIS_XDS_SIDECAR, &b, message, sizeof(message)),
+              TRELLIS_OK);
+    run_for(5);
+    CHECK_STR(f.demand_log, "+a +d");
+    CHECK_INT(client.calls, 1);
+    CHECK_STR(endpoint_address(client.last, "cds_egress_cm_a_http_80"), "10.0.0.1");
+    CHECK_STR(endpoint_address(client.last, "cds_egress_cm_d_http_80"), "10.9.9.9");
+
+    xds_engine_stats before, after;
+    xds_engine_get_stats(engine, &before);
+    f.a_address = "10.0.0.2";
+    xds_engine_endpoints_changed(engine, "cm", "a");
+    run_for(30);
+    xds_engine_get_stats(engine, &after);
+    CHECK_INT(after.compiles - before.compiles, 1); /* client only, not b */
+    CHECK_INT(client.calls, 2);
+    CHECK_INT(b.calls, 1);
+    CHECK_STR(endpoint_address(client.last, "cds_egress_cm_a_http_80"), "10.0.0.2");
+
+    /* Nobody uses b's endpoints (it is nobody's backend): nothing to do. */
+    xds_engine_endpoints_changed(engine, "cm", "b");
+    run_for(30);
+    xds_engine_get_stats(engine, &before);
+    CHECK_INT(before.compiles, after.compiles);
+
+    /* The source stops resolving d: Envoy's DNS again, demand for d ends. */
+    f.resolve_d = false;
+    f.demand_log[0] = '\0';
+    xds_engine_endpoints_changed(engine, NULL, NULL);
+    run_for(30);
+    CHECK_INT(client.calls, 3);
+    CHECK_STR(f.demand_log, "-d");
+    CHECK(xds_snapshot_find(client.last, TRELLIS_XDS_ENDPOINT, "cds_egress_cm_d_http_80") == NULL);
+    CHECK(xds_snapshot_find(client.last, TRELLIS_XDS_CLUSTER, "cds_egress_cm_d_http_80") != NULL);
+
+    f.demand_log[0] = '\0';
+    xds_engine_unwatch(client.watch);
+    CHECK_STR(f.demand_log, "-a");
+    xds_engine_unwatch(b.watch);
+    xds_engine_set_endpoint_source(engine, NULL);
+    xds_snapshot_unref(client.last);
+    xds_snapshot_unref(b.last);
+}
+
 int main(void)
 {
     json_t *empty = json_object();
@@ -273,6 +404,9 @@ int main(void)
     json_t *description = fixture_json(mesh_description);
     CHECK(fixture_add(cp->cat, description));
     json_decref(description);
+    description = fixture_json(endpoint_mesh_description);
+    CHECK(fixture_add(cp->cat, description));
+    json_decref(description);
     cp->ready = true;
     engine = xds_engine_new(cp, lp, 10);
 
@@ -281,6 +415,7 @@ int main(void)
     test_first_snapshot_and_changes();
     test_release_owner();
     test_config_dump();
+    test_endpoint_source();
 
     xds_engine_free(engine);
     control_plane_free(cp);

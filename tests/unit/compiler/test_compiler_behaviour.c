@@ -390,6 +390,69 @@ static void test_discovered_endpoints(void)
     compile_deps_free(&deps);
 }
 
+typedef struct dns_source {
+    int asked;                  /* resolves_dns calls */
+    int looked_up;              /* endpoints calls */
+    const char *resolved_node;  /* the one node the source resolves itself */
+    trellis_xds_flavor flavor;  /* the flavor it was asked for */
+} dns_source;
+
+static bool dns_source_resolves(void *arg, const char *mesh, const char *node,
+                                trellis_xds_flavor flavor)
+{
+    dns_source *s = arg;
+    s->asked++;
+    s->flavor = flavor;
+    CHECK_STR(mesh, "corpus");
+    return strcmp(node, s->resolved_node) == 0;
+}
+
+static bool dns_source_endpoints(void *arg, const char *mesh, const char *node,
+                                 const compile_endpoint **endpoints, size_t *count)
+{
+    static const compile_endpoint list[] = {{"10.1.0.1", 0, NULL}, {"10.1.0.2", 0, NULL}};
+    dns_source *s = arg;
+    (void)mesh;
+    if (strcmp(node, s->resolved_node) != 0)
+        return false;
+    s->looked_up++;
+    *endpoints = list;
+    *count = 2;
+    return true;
+}
+
+/* A source that resolves DNS names itself (discovery.dns) turns the DNS
+ * nodes it resolves into EDS clusters fed by it, with health checks and
+ * outlier detection kept; the nodes it does not resolve stay Envoy's DNS
+ * clusters; and the compile depends on the source either way. */
+static void test_dns_resolved_by_source(void)
+{
+    dns_source source = {.resolved_node = "api-v1"};
+    compile_source src = {.cat = corpus, .endpoints = dns_source_endpoints,
+                          .resolves_dns = dns_source_resolves, .endpoints_arg = &source,
+                          .options = fixture_appmesh_defaults};
+    compile_identity id = {RESOURCE_VIRTUAL_NODE, "corpus", "web", TRELLIS_XDS_SIDECAR};
+    compile_output out;
+    compile_deps deps;
+    char message[128];
+    CHECK_INT(compiler_compile(&src, &id, &out, &deps, message, sizeof(message)), COMPILE_OK);
+    CHECK(source.asked > 0);
+    CHECK_INT(source.flavor, TRELLIS_XDS_SIDECAR);
+    CHECK(source.looked_up > 0);
+    CHECK(deps.endpoints);
+    json_t *resolved = fixture_resource(&out, TRELLIS_XDS_CLUSTER, "cds_egress_corpus_api-v1_http_9080");
+    CHECK_JSON(fixture_at(resolved, "type"), "'EDS'");
+    CHECK(fixture_at(resolved, "load_assignment") == NULL);
+    CHECK_JSON(fixture_at(fixture_resource(&out, TRELLIS_XDS_ENDPOINT, "cds_egress_corpus_api-v1_http_9080"),
+                          "endpoints[0].lb_endpoints[1].endpoint.address.socket_address"),
+               "{'address': '10.1.0.2', 'port_value': 9080}");
+    json_t *envoy_dns = fixture_resource(&out, TRELLIS_XDS_CLUSTER, "cds_egress_corpus_api-v2_http_9080");
+    CHECK_JSON(fixture_at(envoy_dns, "type"), "'STRICT_DNS'");
+    CHECK(fixture_resource(&out, TRELLIS_XDS_ENDPOINT, "cds_egress_corpus_api-v2_http_9080") == NULL);
+    compile_output_free(&out);
+    compile_deps_free(&deps);
+}
+
 /* Gateway routes: rewrites, hostname matches, the x-app-mesh-virtual-service
  * fallback, and targets that cannot be reached. */
 static void test_gateway_routes(void)
@@ -468,6 +531,7 @@ int main(int argc, char **argv)
     test_proxyless();
     test_ip_preference();
     test_discovered_endpoints();
+    test_dns_resolved_by_source();
     test_gateway_routes();
     catalog_free(corpus);
     return test_finish("unit_compiler_behaviour");
