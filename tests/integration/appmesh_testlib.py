@@ -256,7 +256,11 @@ def module_server(tmp_path_factory, name, **settings):
     AppMeshServer, stops it (cleanly) at the end and fails on any problem."""
     workdir = tmp_path_factory.mktemp(name)
     factory = ServerFactory(workdir)
-    server = AppMeshServer(factory, workdir, **settings).start()
+    try:
+        server = AppMeshServer(factory, workdir, **settings).start()
+    except BaseException:
+        factory.finish()  # kills a server that started but never got ready
+        raise
     yield server
     died = None
     if server.running():
