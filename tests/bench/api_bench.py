@@ -7,14 +7,16 @@
 
 Workload, built on both servers through boto3: mesh "bench" with 200
 virtual nodes (vn-000 ... vn-199, http 8080, DNS discovery), 4 virtual
-routers with 50 routes each (rt-000 ... rt-199, two weighted targets), and
-8 empty meshes bench-c0 ... bench-c7 for the creates. Then, per server, wrk
+routers with 50 routes each (rt-000 ... rt-199, two weighted targets),
+8 empty meshes bench-c0 ... bench-c7 for the creates, and 8 meshes
+bench-u0 ... bench-u7 with one router of 25 routes each. Then, per server, wrk
 with 64 keep-alive connections (tests/bench/wrk/*.lua):
 
     DescribeVirtualNode   GET  .../meshes/bench/virtualNodes/vn-NNN
     ListVirtualNodes      GET  .../meshes/bench/virtualNodes       (100 items)
     UpdateRoute           PUT  .../virtualRouter/vr-K/routes/rt-NNN (a new weight split)
     CreateVirtualNode     PUT  .../meshes/bench-cK/virtualNodes     (fresh names)
+    UpdateRoute (8 meshes) the same updates over meshes bench-u0 ... bench-u7
 
 trellis answers a write only after store.file's fsync; moto keeps
 everything in memory. Prints a table (req/s, p50/p99 latency, errors) per
@@ -45,6 +47,7 @@ OPERATIONS = [
     ("ListVirtualNodes", "list_virtual_nodes.lua"),
     ("UpdateRoute", "update_route.lua"),
     ("CreateVirtualNode", "create_virtual_node.lua"),
+    ("UpdateRoute (8 meshes)", "update_route_spread.lua"),
 ]
 
 
@@ -97,6 +100,23 @@ def build_workload(endpoint):
                                "match": {"prefix": f"/r{i}"}}})
     for k in range(8):
         c.create_mesh(meshName=f"bench-c{k}")
+    # For UpdateRoute spread over meshes: bench-u0..7, one router, 25 routes.
+    for k in range(8):
+        mesh = f"bench-u{k}"
+        c.create_mesh(meshName=mesh)
+        for node in ("vn-a", "vn-b"):
+            c.create_virtual_node(meshName=mesh, virtualNodeName=node, spec={
+                "listeners": [{"portMapping": {"port": 8080, "protocol": "http"}}],
+                "serviceDiscovery": {"dns": {"hostname": f"{node}.{mesh}.local"}}})
+        c.create_virtual_router(meshName=mesh, virtualRouterName="vr", spec={
+            "listeners": [{"portMapping": {"port": 8080, "protocol": "http"}}]})
+        for i in range(25):
+            c.create_route(meshName=mesh, virtualRouterName="vr", routeName=f"rt-{i:02d}",
+                           spec={"httpRoute": {
+                               "action": {"weightedTargets": [
+                                   {"virtualNode": "vn-a", "weight": 50},
+                                   {"virtualNode": "vn-b", "weight": 50}]},
+                               "match": {"prefix": f"/r{i}"}}})
     # Sanity: the shapes the wrk scripts rely on.
     assert len(c.list_virtual_nodes(meshName="bench", limit=100)["virtualNodes"]) == 100
     c.describe_route(meshName="bench", virtualRouterName="vr-3", routeName="rt-199")
@@ -134,7 +154,7 @@ class Trellis:
         config = {
             "plugin_path": [str(self.build_dir / "lib" / "trellis" / "plugins")],
             "region": REGION, "account_id": "111122223333", "log_level": "warn",
-            "quota_virtual_nodes_per_mesh": 100000,
+            "quota_virtual_nodes_per_mesh": 100000, "quota_meshes": 100,
             "plugins": [
                 {"plugin": "store.file", "name": "store",
                  "config": {"dir": str(self.workdir / "data")}},
@@ -287,7 +307,7 @@ def main():
                                  f"{r['store_syncs']} fdatasyncs, "
                                  f"{r['store_sync_mean_us']:.0f} µs each")
                 results[name][op] = r
-                print(f"  {op:22s} {r['rps']:>10.0f} req/s  p50 {fmt_ms(r['p50_us']):>10s}  "
+                print(f"  {op:24s} {r['rps']:>10.0f} req/s  p50 {fmt_ms(r['p50_us']):>10s}  "
                       f"p99 {fmt_ms(r['p99_us']):>10s}  errors {r['errors']}{extra}")
         finally:
             server.stop()
