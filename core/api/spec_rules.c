@@ -488,36 +488,60 @@ bool rules_route_spec(api_call *call, const char *mesh, const json_t *router_spe
     return check_retry_policy(call, json_object_get(route, "retryPolicy"), type, path);
 }
 
-/* ---- virtual routers ---- */
+/* ---- routers and gateways: existing routes must stay attached ---- */
 
-typedef struct router_check {
+/* A router's (or gateway's) routes, checked against its new listeners. */
+typedef struct attachment_check {
     api_call *call;
-    const json_t *spec;
+    const json_t *spec;           /* the router's or gateway's new spec */
+    const char *const *types;     /* route_types or gateway_route_types */
+    const char *route_kind;       /* "route" / "gateway route" */
+    const char *owner_kind;       /* "virtual router" / "virtual gateway" */
     bool ok;
-} router_check;
+} attachment_check;
 
-/* An existing route must still attach to a listener of the new spec. */
 static bool visit_existing_route(const catalog_entry *e, void *arg)
 {
-    router_check *rc = arg;
+    attachment_check *ac = arg;
     json_t *route = NULL;
-    const char *type = references_route_type(json_object_get(e->data, "spec"), route_types, &route, NULL);
+    const char *type = references_route_type(json_object_get(e->data, "spec"), ac->types, &route, NULL);
     if (type == NULL)
         return true;
-    const json_t *listeners = json_object_get(rc->spec, "listeners");
+    const json_t *listeners = json_object_get(ac->spec, "listeners");
     const json_t *port = json_object_get(json_object_get(route, "match"), "port");
     const json_t *listener = port ? listener_on_port(listeners, json_integer_value(port))
                              : json_array_size(listeners) == 1 ? json_array_get(listeners, 0)
                                                                : NULL;
     const char *protocol = listener ? listener_protocol(listener) : NULL;
     if (protocol == NULL || strcmp(protocol, route_protocol(type)) != 0) {
-        rc->ok = api_fail(rc->call, API_BAD_REQUEST,
-                          "spec.listeners: route '%s' (%s) would no longer match a listener of the "
-                          "virtual router; update or delete the route first",
-                          e->name, route_protocol(type));
+        ac->ok = api_fail(ac->call, API_BAD_REQUEST,
+                          "spec.listeners: %s '%s' (%s) would no longer match a listener of the "
+                          "%s; update or delete the %s first",
+                          ac->route_kind, e->name, route_protocol(type), ac->owner_kind,
+                          ac->route_kind);
         return false;
     }
     return true;
+}
+
+static bool routes_stay_attached(api_call *call, resource_kind route_kind, const char *mesh,
+                                 const char *owner, const json_t *spec)
+{
+    bool gateway = route_kind == RESOURCE_GATEWAY_ROUTE;
+    char prefix[CATALOG_KEY_MAX];
+    if (!catalog_key_list_prefix(prefix, sizeof(prefix), route_kind, mesh, owner))
+        return api_fail(call, API_BAD_REQUEST, "%s: name too long",
+                        gateway ? "virtualGatewayName" : "virtualRouterName");
+    attachment_check ac = {
+        .call = call,
+        .spec = spec,
+        .types = gateway ? gateway_route_types : route_types,
+        .route_kind = gateway ? "gateway route" : "route",
+        .owner_kind = gateway ? "virtual gateway" : "virtual router",
+        .ok = true,
+    };
+    catalog_scan_prefix(call->cp->cat, prefix, visit_existing_route, &ac);
+    return ac.ok;
 }
 
 bool rules_virtual_router_spec(api_call *call, const char *mesh, const char *router,
@@ -527,59 +551,15 @@ bool rules_virtual_router_spec(api_call *call, const char *mesh, const char *rou
     if (json_array_size(listeners) == 0)
         return api_fail(call, API_BAD_REQUEST,
                         "spec.listeners: a virtual router needs at least one listener");
-    if (!unique_listener_ports(call, listeners, "spec.listeners"))
-        return false;
-    char prefix[CATALOG_KEY_MAX];
-    if (!catalog_key_list_prefix(prefix, sizeof(prefix), RESOURCE_ROUTE, mesh, router))
-        return api_fail(call, API_BAD_REQUEST, "virtualRouterName: name too long");
-    router_check rc = {.call = call, .spec = spec, .ok = true};
-    catalog_scan_prefix(call->cp->cat, prefix, visit_existing_route, &rc);
-    return rc.ok;
-}
-
-/* ---- virtual gateways ---- */
-
-typedef struct gateway_check {
-    api_call *call;
-    const json_t *spec;
-    bool ok;
-} gateway_check;
-
-static bool visit_existing_gateway_route(const catalog_entry *e, void *arg)
-{
-    gateway_check *gc = arg;
-    json_t *route = NULL;
-    const char *type =
-        references_route_type(json_object_get(e->data, "spec"), gateway_route_types, &route, NULL);
-    if (type == NULL)
-        return true;
-    const json_t *listeners = json_object_get(gc->spec, "listeners");
-    const json_t *port = json_object_get(json_object_get(route, "match"), "port");
-    const json_t *listener = port ? listener_on_port(listeners, json_integer_value(port))
-                             : json_array_size(listeners) == 1 ? json_array_get(listeners, 0)
-                                                               : NULL;
-    const char *protocol = listener ? listener_protocol(listener) : NULL;
-    if (protocol == NULL || strcmp(protocol, route_protocol(type)) != 0) {
-        gc->ok = api_fail(gc->call, API_BAD_REQUEST,
-                          "spec.listeners: gateway route '%s' (%s) would no longer match a listener "
-                          "of the virtual gateway; update or delete the gateway route first",
-                          e->name, route_protocol(type));
-        return false;
-    }
-    return true;
+    return unique_listener_ports(call, listeners, "spec.listeners") &&
+           routes_stay_attached(call, RESOURCE_ROUTE, mesh, router, spec);
 }
 
 bool rules_virtual_gateway_spec(api_call *call, const char *mesh, const char *gateway,
                                 const json_t *spec)
 {
-    if (!check_listeners(call, json_object_get(spec, "listeners"), true))
-        return false;
-    char prefix[CATALOG_KEY_MAX];
-    if (!catalog_key_list_prefix(prefix, sizeof(prefix), RESOURCE_GATEWAY_ROUTE, mesh, gateway))
-        return api_fail(call, API_BAD_REQUEST, "virtualGatewayName: name too long");
-    gateway_check gc = {.call = call, .spec = spec, .ok = true};
-    catalog_scan_prefix(call->cp->cat, prefix, visit_existing_gateway_route, &gc);
-    return gc.ok;
+    return check_listeners(call, json_object_get(spec, "listeners"), true) &&
+           routes_stay_attached(call, RESOURCE_GATEWAY_ROUTE, mesh, gateway, spec);
 }
 
 /* ---- gateway routes ---- */
