@@ -303,7 +303,8 @@ static void uses_replace(xds_engine *e, identity *id, endpoint_recorder *r)
         log_core(TRELLIS_LOG_ERROR, "xds_index_failed",
                  "%s: out of memory recording endpoint uses; endpoint changes may be missed",
                  id->canonical);
-    qsort(r->uses, r->count, sizeof(*r->uses), use_compare);
+    if (r->count > 1)
+        qsort(r->uses, r->count, sizeof(*r->uses), use_compare);
     for (size_t i = 0; i < r->count; i++) {
         bucket_add(e, "e:", r->uses[i].node_key, id);
         if (r->uses[i].looked_up)
