@@ -16,7 +16,8 @@ environment, so the same suites run on every store plugin.
                                 "store.postgres"; its config comes from
     TRELLIS_TEST_STORE_CONFIG   a JSON object, the instance's "config". In its
                                 string values "{data_dir}" becomes a directory
-                                unique to the data set and "{data_id}" a short
+                                (existing, empty at first) unique to the data
+                                set and "{data_id}" a short
                                 identifier unique to it (a database or schema
                                 name), the same across restarts of that data
                                 set and different for every other one.
@@ -144,6 +145,7 @@ def store_instance(data_dir):
         config = json.loads(raw)
     except ValueError as e:
         raise RuntimeError(f"TRELLIS_TEST_STORE_CONFIG is not JSON: {e}") from None
+    data_dir.mkdir(parents=True, exist_ok=True)
     data_id = "t" + hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
     return lib.instance(STORE, "store", **_substitute(config, data_dir, data_id))
 
