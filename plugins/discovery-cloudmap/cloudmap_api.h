@@ -16,8 +16,8 @@
 #define CLOUDMAP_TARGET_PREFIX "Route53AutoNaming_v20170314."
 #define CLOUDMAP_CONTENT_TYPE "application/x-amz-json-1.1"
 
-/* What the plugin asks DiscoverInstances to filter by health (and filters
- * again locally, for registries that ignore the parameter). */
+/* Which instances a watch gets by Cloud Map health. The plugin asks
+ * DiscoverInstances for all of them and applies the rule itself. */
 typedef enum cloudmap_health_mode {
     CLOUDMAP_HEALTH_HEALTHY = 0,          /* drop UNHEALTHY instances */
     CLOUDMAP_HEALTH_HEALTHY_OR_ELSE_ALL,  /* drop UNHEALTHY ones unless none is left */

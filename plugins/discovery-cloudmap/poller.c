@@ -419,8 +419,12 @@ static void send_discover(cm_service *s, cm_query *q)
 {
     cloudmap_poller *p = s->poller;
     q->failed = false;
+    /* Every instance, whatever its health: the health rule is applied here,
+     * exactly as documented, whatever the registry makes of HealthStatus
+     * (moto decides HEALTHY_OR_ELSE_ALL over the whole service, not over the
+     * instances the attributes select). */
     char *body = cloudmap_discover_instances_body(s->namespace_name, s->service_name, q->attributes,
-                                                  q->attribute_count, p->settings.health,
+                                                  q->attribute_count, CLOUDMAP_HEALTH_ALL,
                                                   p->settings.max_results);
     trellis_status st = body == NULL ? TRELLIS_ERR_NOMEM
                                      : cloudmap_client_call(p->client, "DiscoverInstances", body,
