@@ -324,7 +324,7 @@ def test_kill9_loses_no_acknowledged_write(trellis, tmp_path):
     rounds = 8
     total_acked = 0
     total_in_flight = 0
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + am.lib.scaled(90)
     for round_number in range(rounds):
         threads = [Writer(server.endpoint, w.mesh, seed * 31 + round_number * 7 + i)
                    for i, w in enumerate(writers)]

@@ -8,6 +8,7 @@ the test shows the refusal first.
 """
 import datetime
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -33,6 +34,15 @@ def cli_metadata(md, arn, version):
         assert ISO.match(md[key]), md[key]
         when = datetime.datetime.fromisoformat(md[key])
         assert abs((datetime.datetime.now(datetime.timezone.utc) - when).total_seconds()) < 600
+
+
+def parallel(aws, *calls):
+    """Runs independent CLI commands at once (each `aws` run is ~0.7 s of
+    Python start-up); returns their results in order. A call is (args,
+    kwargs)."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(aws, *args, **kwargs) for args, kwargs in calls]
+        return [f.result() for f in futures]
 
 
 def cli_error(result, code, fragment=None):
@@ -99,17 +109,24 @@ def test_ecs_getting_started(server):
     # Step 4: review. (The guide describes "serviceB.apps.local" after
     # creating "serviceb.apps.local"; names are case-sensitive, so that is
     # not found, and the lower-case name is.)
-    assert aws("describe-mesh", "--mesh-name", "apps").json["mesh"] == mesh
-    cli_error(aws("describe-virtual-service", "--mesh-name", "apps", "--virtual-service-name",
-                  "serviceB.apps.local", check=False), "NotFoundException")
-    assert aws("describe-virtual-service", "--mesh-name", "apps", "--virtual-service-name",
-               "serviceb.apps.local").json["virtualService"] == vs
-    assert aws("describe-virtual-node", "--mesh-name", "apps", "--virtual-node-name",
-               "serviceB").json["virtualNode"] == node
-    assert aws("describe-virtual-router", "--mesh-name", "apps", "--virtual-router-name",
-               "serviceB").json["virtualRouter"] == router
-    assert aws("describe-route", "--mesh-name", "apps", "--virtual-router-name", "serviceB",
-               "--route-name", "serviceB").json["route"] == route
+    d_mesh, d_wrong_case, d_vs, d_node, d_router, d_route = parallel(
+        aws,
+        (("describe-mesh", "--mesh-name", "apps"), {}),
+        (("describe-virtual-service", "--mesh-name", "apps", "--virtual-service-name",
+          "serviceB.apps.local"), {"check": False}),
+        (("describe-virtual-service", "--mesh-name", "apps", "--virtual-service-name",
+          "serviceb.apps.local"), {}),
+        (("describe-virtual-node", "--mesh-name", "apps", "--virtual-node-name", "serviceB"), {}),
+        (("describe-virtual-router", "--mesh-name", "apps", "--virtual-router-name",
+          "serviceB"), {}),
+        (("describe-route", "--mesh-name", "apps", "--virtual-router-name", "serviceB",
+          "--route-name", "serviceB"), {}))
+    assert d_mesh.json["mesh"] == mesh
+    cli_error(d_wrong_case, "NotFoundException")
+    assert d_vs.json["virtualService"] == vs
+    assert d_node.json["virtualNode"] == node
+    assert d_router.json["virtualRouter"] == router
+    assert d_route.json["route"] == route
 
     # Step 5: serviceBv2 and serviceA, the provider, the 75/25 split, servicea.
     # (create-virtual-node-servicebv2.json as printed has its closing braces
@@ -152,18 +169,23 @@ def test_ecs_getting_started(server):
 
     # Mesh summary: two virtual services, three virtual nodes, one router with
     # one route sending 75/25.
-    services = aws("list-virtual-services", "--mesh-name", "apps").json["virtualServices"]
+    l_services, l_nodes, l_routes, d_route = parallel(
+        aws,
+        (("list-virtual-services", "--mesh-name", "apps"), {}),
+        (("list-virtual-nodes", "--mesh-name", "apps"), {}),
+        (("list-routes", "--mesh-name", "apps", "--virtual-router-name", "serviceB"), {}),
+        (("describe-route", "--mesh-name", "apps", "--virtual-router-name", "serviceB",
+          "--route-name", "serviceB"), {}))
+    services = l_services.json["virtualServices"]
     assert sorted(s["virtualServiceName"] for s in services) == [
         "servicea.apps.local", "serviceb.apps.local"]
-    nodes = aws("list-virtual-nodes", "--mesh-name", "apps").json["virtualNodes"]
+    nodes = l_nodes.json["virtualNodes"]
     assert sorted(n["virtualNodeName"] for n in nodes) == ["serviceA", "serviceB", "serviceBv2"]
     for item in nodes:
         assert set(item) == am.REF_FIELDS["virtualNodes"]
-    routes = aws("list-routes", "--mesh-name", "apps", "--virtual-router-name",
-                 "serviceB").json["routes"]
+    routes = l_routes.json["routes"]
     assert [(r["routeName"], r["version"]) for r in routes] == [("serviceB", 2)]
-    described = aws("describe-route", "--mesh-name", "apps", "--virtual-router-name",
-                    "serviceB", "--route-name", "serviceB").json["route"]
+    described = d_route.json["route"]
     assert described["spec"]["http2Route"]["action"]["weightedTargets"] == [
         {"virtualNode": "serviceB", "weight": 75}, {"virtualNode": "serviceBv2", "weight": 25}]
 
@@ -274,7 +296,7 @@ def test_concept_chapters(server):
     # The deletion notes: a virtual service referenced by a gateway route, a
     # gateway with gateway routes, a node that provides a service or is a
     # route target, a router with routes cannot be deleted.
-    for args, what in [
+    refusals = [
         (("delete-virtual-service", "--mesh-name", "meshName", "--virtual-service-name",
           "serviceA.svc.cluster.local"), "gateway route 'gatewayRouteName'"),
         (("delete-virtual-gateway", "--mesh-name", "meshName", "--virtual-gateway-name",
@@ -284,8 +306,10 @@ def test_concept_chapters(server):
         (("delete-virtual-router", "--mesh-name", "meshName", "--virtual-router-name",
           "grpcRouterName"), "route 'routeName'"),
         (("delete-mesh", "--mesh-name", "meshName"), "still contains"),
-    ]:
-        cli_error(aws(*args, check=False), "ResourceInUseException", what)
+    ]
+    results = parallel(aws, *[(args, {"check": False}) for args, _ in refusals])
+    for result, (_, what) in zip(results, refusals):
+        cli_error(result, "ResourceInUseException", what)
 
     # Deleting, in dependency order; each answer is the resource, DELETED.
     deletions = [
