@@ -442,9 +442,10 @@ static void conn_fail(pg_conn *conn, const char *why)
 {
     if (conn->state != PG_CONN_UP)
         return;
+    /* `why` may be libpq's own message, which PQfinish frees. */
+    snprintf(conn->problem, sizeof(conn->problem), "%s", why);
     drop_pgconn(conn);
     conn->failures = 1;
-    snprintf(conn->problem, sizeof(conn->problem), "%s", why);
     pg_message_flatten(conn->problem);
     if (conn->shared->reconnects != NULL)
         conn->shared->host->metric_add(conn->shared->reconnects, 1);
