@@ -138,9 +138,11 @@ size_t resolv_candidates(const resolv_config *config, const char *hostname,
     if (as_is_first)
         snprintf(out[n++], DNS_NAME_MAX + 1, "%s", hostname);
     for (size_t i = 0; i < config->search_count && n < max; i++) {
-        if (len + 1 + strlen(config->search[i]) > 253)
-            continue;
-        snprintf(out[n++], DNS_NAME_MAX + 1, "%s.%s", hostname, config->search[i]);
+        /* Names over 253 characters are not names; skip them (and let the
+         * compiler see the length is checked). */
+        int written = snprintf(out[n], DNS_NAME_MAX + 1, "%s.%s", hostname, config->search[i]);
+        if (written > 0 && written <= 253)
+            n++;
     }
     if (!as_is_first && n < max)
         snprintf(out[n++], DNS_NAME_MAX + 1, "%s", hostname);
