@@ -72,6 +72,8 @@ void api_call_reset(api_call *call)
     call->op_count = 0;
     json_decref(call->response);
     call->response = NULL;
+    free(call->owned_text);
+    call->owned_text = NULL;
     call->response_text = NULL;
     call->response_len = 0;
     call->error_type = NULL;

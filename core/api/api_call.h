@@ -48,8 +48,9 @@ struct api_call {
     const char *error_type;              /* NULL on success */
     char message[API_MESSAGE_MAX];
     json_t *response;                    /* owned response document, or NULL */
-    const char *response_text;           /* borrowed pre-serialized response */
+    const char *response_text;           /* pre-serialized response (borrowed or owned) */
     size_t response_len;
+    char *owned_text;                    /* response_text when the call owns it */
 
     /* Write plan (writes only). */
     catalog_op ops[API_MAX_OPS];

@@ -133,9 +133,38 @@ static json_t *make_ref(const model_shape *ref_shape, const json_t *data)
     return ref;
 }
 
+/* A growable response body; `failed` after an allocation failure. */
+typedef struct body_text {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool failed;
+} body_text;
+
+static void body_append(body_text *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (grown == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
 typedef struct list_state {
     const model_shape *ref_shape;
-    json_t *items;
+    body_text *body;
     size_t limit;
     size_t count;
     const char *after;          /* continue after this key, or NULL */
@@ -143,6 +172,23 @@ typedef struct list_state {
     bool more;
     bool failed;
 } list_state;
+
+/* A list item as text: built once per stored version of the resource. */
+static bool append_ref(list_state *ls, const catalog_entry *e)
+{
+    if (e->ref_text == NULL) {
+        json_t *ref = make_ref(ls->ref_shape, e->data);
+        char *text = ref ? json_dumps(ref, CATALOG_JSON_FLAGS) : NULL;
+        json_decref(ref);
+        if (text == NULL)
+            return false;
+        catalog_entry_cache_ref_text(e, text);
+    }
+    if (ls->count > 0)
+        body_append(ls->body, ",", 1);
+    body_append(ls->body, e->ref_text, e->ref_len);
+    return !ls->body->failed;
+}
 
 static bool visit_list(const catalog_entry *e, void *arg)
 {
@@ -153,8 +199,7 @@ static bool visit_list(const catalog_entry *e, void *arg)
         ls->more = true;
         return false;
     }
-    json_t *ref = make_ref(ls->ref_shape, e->data);
-    if (ref == NULL || json_array_append_new(ls->items, ref) != 0) {
+    if (!append_ref(ls, e)) {
         ls->failed = true;
         return false;
     }
@@ -193,32 +238,44 @@ void resource_list(api_call *call)
         return;
     }
     json_t *limit = api_input_get(call, "limit");
+    body_text body = {0};
     list_state ls = {
         .ref_shape = model_shape_find(info->ref_shape),
-        .items = json_array(),
+        .body = &body,
         .limit = limit ? (size_t)json_integer_value(limit) : LIST_DEFAULT_LIMIT,
         .after = token ? after : NULL,
     };
-    call->response = json_object();
-    if (ls.ref_shape == NULL || ls.items == NULL || call->response == NULL) {
-        json_decref(ls.items);
-        api_fail(call, API_INTERNAL, "internal error building the list");
+    if (ls.ref_shape == NULL) {
+        api_fail(call, API_INTERNAL, "internal error: no %s shape", info->ref_shape);
         return;
     }
+    /* {"<list member>":[item,...]} with items serialized once and reused. */
+    body_append(&body, "{\"", 2);
+    body_append(&body, info->list_member, strlen(info->list_member));
+    body_append(&body, "\":[", 3);
     catalog_scan_prefix(call->cp->cat, prefix, visit_list, &ls);
-    json_object_set_new(call->response, info->list_member, ls.items);
-    if (ls.failed) {
-        api_fail(call, API_INTERNAL, "out of memory building the list");
-        return;
-    }
-    if (ls.more) {
+    body_append(&body, "]", 1);
+    if (ls.more && !ls.failed) {
         char next[PAGINATION_TOKEN_MAX * 2];
         if (!pagination_token_encode(call->cp, listing, ls.last_key, call->now, next, sizeof(next))) {
+            free(body.data);
             api_fail(call, API_INTERNAL, "cannot encode nextToken");
             return;
         }
-        json_object_set_new(call->response, "nextToken", json_string(next));
+        /* The token is base64url: no JSON escaping needed. */
+        body_append(&body, ",\"nextToken\":\"", 14);
+        body_append(&body, next, strlen(next));
+        body_append(&body, "\"", 1);
     }
+    body_append(&body, "}", 1);
+    if (ls.failed || body.failed) {
+        free(body.data);
+        api_fail(call, API_INTERNAL, "out of memory building the list");
+        return;
+    }
+    call->owned_text = body.data;
+    call->response_text = body.data;
+    call->response_len = body.len;
 }
 
 /* ---- writes: shared pieces ---- */

@@ -44,6 +44,7 @@ static void entry_free(catalog_entry *e)
     free(e->name);
     json_decref(e->record);
     free(e->data_text);
+    free(e->ref_text);
     free(e->value);
     free(e->client_token);
     free(e);
@@ -131,6 +132,14 @@ uint64_t catalog_revision(const catalog *cat)
 void catalog_set_revision(catalog *cat, uint64_t revision)
 {
     cat->revision = revision;
+}
+
+void catalog_entry_cache_ref_text(const catalog_entry *entry, char *text)
+{
+    catalog_entry *e = (catalog_entry *)entry; /* a memo, not a change of state */
+    free(e->ref_text);
+    e->ref_text = text;
+    e->ref_len = text ? strlen(text) : 0;
 }
 
 /* ---- client token index ---- */

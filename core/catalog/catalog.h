@@ -39,6 +39,8 @@ typedef struct catalog_entry {
     json_t *data;                /* resources: record["data"] (borrowed) */
     char *data_text;             /* resources: compact JSON of data, for Describe */
     size_t data_len;
+    char *ref_text;              /* resources: the list item's JSON, cached by the first List */
+    size_t ref_len;
     char *value;                 /* system records: raw bytes (NUL-terminated) */
     size_t value_len;
     char *client_token;          /* resources: token of the last write, or NULL */
@@ -87,6 +89,10 @@ void catalog_clear(catalog *cat);
 
 uint64_t catalog_revision(const catalog *cat);
 void catalog_set_revision(catalog *cat, uint64_t revision);
+
+/* Remembers an entry's serialized list item (taking ownership of `text`);
+ * entries are replaced, never modified, so the cache cannot go stale. */
+void catalog_entry_cache_ref_text(const catalog_entry *entry, char *text);
 
 /* The resource whose last write carried this client token, or NULL. */
 const catalog_entry *catalog_find_token(const catalog *cat, const char *token);
