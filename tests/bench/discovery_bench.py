@@ -6,8 +6,10 @@
         [--poll-ms 5000] [--idle-s 60] [--registrations 50]
 
 Starts the fake Cloud Map registry (tests/support/cloudmap_fake_registry.py:
-1,000 services svc-0 ... svc-999 in bench.local, 20 instances each, every
-request's SigV4 signature checked), trellis serve (store.file, api.appmesh,
+1,000 services svc-0 ... svc-999 in bench.local, 20 instances each; answers
+cached until they change, signatures not re-checked: the tests do that, and
+botocore's signer would make the registry, not trellis, the bottleneck),
+trellis serve (store.file, api.appmesh,
 api.xds, api.admin, discovery.cloudmap polling that registry, log_level
 warn), builds through boto3 a mesh "bench" with 1,000 Cloud Map virtual
 nodes svc-K (each the provider of svc-K.bench.local) and 100 client nodes
@@ -187,6 +189,11 @@ def main():
         m1, c1, w1 = metrics(admin), cpu_seconds(server.pid), time.monotonic()
         done = json.loads(load.stdout.readline())
         load.wait(timeout=600)
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", registry_port, timeout=10)
+        conn.request("POST", "/control/stats", body=b"")
+        registry_stats = json.loads(conn.getresponse().read())
+        conn.close()
     finally:
         if load is not None and load.poll() is None:
             load.kill()
@@ -213,7 +220,8 @@ def main():
                       "discover_requests": round(discover / cycles, 1),
                       "bytes_sent": round(sent / cycles), "bytes_received": round(received / cycles)},
         "cpu_percent_of_one_core": round((c1 - c0) / window * 100, 2),
-        "connections_opened": d("trellis_cloudmap_connections_total"),
+        "connections_opened_in_window": d("trellis_cloudmap_connections_total"),
+        "registry_side": registry_stats,
         "registration_to_ack": done,
     }
     print(json.dumps(result, indent=2))

@@ -23,7 +23,10 @@ fast enough to hold 1,000 services x 20 instances for the benchmark.
 As a program (the benchmark): `cloudmap_fake_registry.py --port P
 --services N --instances M` serves N services svc-0.. in namespace
 bench.local with M instances each, plus a control endpoint:
-POST /control/register?service=svc-K adds an instance (the revision moves).
+POST /control/register?service=svc-K adds an instance (the revision moves);
+GET-less POST /control/stats answers the counters. Signatures are checked
+only with --verify-signatures (botocore's signer costs more than the
+registry itself: the benchmark would measure it instead of trellis).
 """
 import argparse
 import datetime
@@ -46,6 +49,7 @@ class Service:
         self.instances = {iid: {"attributes": dict(attrs), "health": "HEALTHY"}
                           for iid, attrs in instances.items()}
         self.revision = 1
+        self.answers = {}          # (query, health mode) -> encoded answer, until a change
 
 
 class FakeRegistry:
@@ -62,6 +66,10 @@ class FakeRegistry:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Head and body go out as one write: two small writes would wait
+            # on the client's delayed ACK (Nagle), 40 ms per answer.
+            disable_nagle_algorithm = True
+            wbufsize = 65536
 
             def setup(self):
                 super().setup()
@@ -71,6 +79,12 @@ class FakeRegistry:
             def log_message(self, *args):
                 pass
 
+            def handle(self):
+                try:
+                    super().handle()
+                except ConnectionError:
+                    pass  # the client went away (trellis stopping): nothing to answer
+
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
@@ -78,7 +92,7 @@ class FakeRegistry:
                     status, payload = registry.control(self.path, body)
                 else:
                     status, payload = registry.handle(self.command, self.path, self.headers, body)
-                raw = json.dumps(payload).encode()
+                raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-amz-json-1.1")
                 self.send_header("Content-Length", str(len(raw)))
@@ -116,17 +130,21 @@ class FakeRegistry:
             s = self.services[(namespace, service)]
             s.instances[instance_id] = {"attributes": dict(attributes), "health": "HEALTHY"}
             s.revision += 1
+            s.answers.clear()
 
     def deregister(self, namespace, service, instance_id):
         with self.lock:
             s = self.services[(namespace, service)]
             del s.instances[instance_id]
             s.revision += 1
+            s.answers.clear()
 
     def set_health(self, namespace, service, instance_id, health):
         """As Cloud Map does: a health change does not move the revision."""
         with self.lock:
-            self.services[(namespace, service)].instances[instance_id]["health"] = health
+            s = self.services[(namespace, service)]
+            s.instances[instance_id]["health"] = health
+            s.answers.clear()
 
     def fail_with(self, error_type, status=400):
         with self.lock:
@@ -197,16 +215,21 @@ class FakeRegistry:
                 return 400, {"__type": "UnknownOperationException", "message": operation}
             wanted = request.get("QueryParameters") or {}
             mode = request.get("HealthStatus", "ALL")
+            cache_key = (json.dumps(wanted, sort_keys=True), mode, request.get("MaxResults", 100))
+            if cache_key in service.answers:
+                return 200, service.answers[cache_key]
             matching = [(iid, i) for iid, i in sorted(service.instances.items())
                         if all(i["attributes"].get(k) == v for k, v in wanted.items())]
             healthy = [(iid, i) for iid, i in matching if i["health"] != "UNHEALTHY"]
             if mode == "HEALTHY" or (mode == "HEALTHY_OR_ELSE_ALL" and healthy):
                 matching = healthy
             matching = matching[:int(request.get("MaxResults", 100))]
-            return 200, {"Instances": [{"InstanceId": iid, "NamespaceName": key[0], "ServiceName": key[1],
-                                        "HealthStatus": i["health"], "Attributes": i["attributes"]}
-                                       for iid, i in matching],
-                         "InstancesRevision": service.revision}
+            answer = json.dumps({"Instances": [{"InstanceId": iid, "NamespaceName": key[0], "ServiceName": key[1],
+                                                "HealthStatus": i["health"], "Attributes": i["attributes"]}
+                                               for iid, i in matching],
+                                 "InstancesRevision": service.revision}).encode()
+            service.answers[cache_key] = answer
+            return 200, answer
 
     def control(self, path, body):
         url = urllib.parse.urlparse(path)
@@ -231,8 +254,10 @@ def main():
     parser.add_argument("--instances", type=int, default=20)
     parser.add_argument("--access-key", default="AKIDBENCH")
     parser.add_argument("--secret-key", default="bench-secret")
+    parser.add_argument("--verify-signatures", action="store_true")
     args = parser.parse_args()
-    registry = FakeRegistry(port=args.port, credentials=(args.access_key, args.secret_key))
+    registry = FakeRegistry(port=args.port, credentials=(args.access_key, args.secret_key)
+                            if args.verify_signatures else None)
     for s in range(args.services):
         registry.put_service("bench.local", f"svc-{s}", {
             f"i-{i}": {"AWS_INSTANCE_IPV4": f"10.{s // 250}.{s % 250}.{i + 1}", "AWS_INSTANCE_PORT": "8080",
