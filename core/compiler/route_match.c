@@ -63,8 +63,21 @@ static json_t *exact_header(compile_ctx *c, const char *name, const char *value)
     return header;
 }
 
-/* headers[] / metadata[] entries: {name, invert, match}. */
-static void add_header_list(compile_ctx *c, json_t *headers, const json_t *list)
+static json_t *present_header(compile_ctx *c, const char *name)
+{
+    json_t *header = jb_object(c);
+    jb_set_string(c, header, "name", name);
+    jb_set_bool(c, header, "present_match", true);
+    return header;
+}
+
+/* headers[] / metadata[] entries: {name, invert, match}.
+ *
+ * An inverted value match never matches a missing header in Envoy (App
+ * Mesh's semantics), but does in gRPC, which inverts "absent, no match".
+ * Proxyless clients get the header's presence as a second condition, so a
+ * call without it falls through to the next route as it would in Envoy. */
+static void add_header_list(compile_ctx *c, json_t *headers, const json_t *list, bool proxyless)
 {
     size_t i;
     const json_t *item;
@@ -72,8 +85,11 @@ static void add_header_list(compile_ctx *c, json_t *headers, const json_t *list)
         const char *name = json_string_value(json_object_get(item, "name"));
         if (name == NULL || name[0] == '\0')
             continue;
-        jb_push(c, headers, route_match_header(c, name, json_object_get(item, "match"),
-                                               json_is_true(json_object_get(item, "invert"))));
+        bool invert = json_is_true(json_object_get(item, "invert"));
+        json_t *header = route_match_header(c, name, json_object_get(item, "match"), invert);
+        if (proxyless && invert && json_object_get(header, "present_match") == NULL)
+            jb_push(c, headers, present_header(c, name));
+        jb_push(c, headers, header);
     }
 }
 
@@ -107,7 +123,7 @@ static bool build_http(compile_ctx *c, json_t *out, const json_t *match, bool pr
     const json_t *header_list = json_object_get(match, "headers");
     if (json_array_size(header_list) > 0 || method != NULL || scheme != NULL) {
         json_t *headers = jb_array(c);
-        add_header_list(c, headers, header_list);
+        add_header_list(c, headers, header_list, proxyless);
         if (method != NULL)
             jb_push(c, headers, exact_header(c, ":method", method));
         if (scheme != NULL)
@@ -137,7 +153,8 @@ static bool build_http(compile_ctx *c, json_t *out, const json_t *match, bool pr
     return true;
 }
 
-static void build_grpc(compile_ctx *c, json_t *out, const json_t *match, bool *uses_path)
+static void build_grpc(compile_ctx *c, json_t *out, const json_t *match, bool proxyless,
+                       bool *uses_path)
 {
     const char *service = json_string_value(json_object_get(match, "serviceName"));
     const char *method = json_string_value(json_object_get(match, "methodName"));
@@ -153,7 +170,7 @@ static void build_grpc(compile_ctx *c, json_t *out, const json_t *match, bool *u
     const json_t *metadata = json_object_get(match, "metadata");
     if (json_array_size(metadata) > 0) {
         json_t *headers = jb_array(c);
-        add_header_list(c, headers, metadata);
+        add_header_list(c, headers, metadata, proxyless);
         jb_set(c, out, "headers", headers);
     }
 }
@@ -163,7 +180,7 @@ route_match_result route_match_build(compile_ctx *c, const json_t *match, mesh_p
 {
     route_match_result result = {jb_object(c), false};
     if (type == PROTOCOL_GRPC) {
-        build_grpc(c, result.match, match, &result.uses_path);
+        build_grpc(c, result.match, match, proxyless, &result.uses_path);
     } else if (!build_http(c, result.match, match, proxyless, &result.uses_path)) {
         json_decref(result.match);
         result.match = NULL;
