@@ -26,6 +26,14 @@
  *  - One response in flight per stream; types wait as "pending" and are
  *    built from the newest snapshot when their turn comes (clusters, then
  *    endpoints, listeners, routes, secrets), so a slow reader coalesces.
+ *  - Proxyless gRPC clients get listeners and routes first, and no cluster,
+ *    endpoint or secret response while a listener or route response is
+ *    unanswered. They subscribe to clusters by name, following their routes:
+ *    an update that moves a route from cluster A to cluster B removes A from
+ *    the clusters they asked for, and a Cluster response without A sent
+ *    before the new route would fail every call still routed to A (gRPC:
+ *    UNAVAILABLE "Cluster resource A does not exist"). Routes first, the
+ *    client asks for B and lets go of A, then the clusters: make before break.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -162,14 +170,37 @@ static bool needs_response(ads_type_state *st, const char *current)
     return true;
 }
 
+/* Proxyless push order: what the client follows references from comes first. */
+static const trellis_xds_type proxyless_push_order[TRELLIS_XDS_TYPE_COUNT] = {
+    TRELLIS_XDS_LISTENER, TRELLIS_XDS_ROUTE, TRELLIS_XDS_CLUSTER, TRELLIS_XDS_ENDPOINT,
+    TRELLIS_XDS_SECRET,
+};
+
+/* Whether the last response of type t has not been ACKed or NACKed yet. */
+static bool unanswered(const ads_type_state *st)
+{
+    if (st->sent_nonce == 0 || st->sent_version == NULL)
+        return false;
+    if (st->acked_version != NULL && strcmp(st->acked_version, st->sent_version) == 0)
+        return false;
+    return st->nack_version == NULL || strcmp(st->nack_version, st->sent_version) != 0;
+}
+
 void ads_sotw_pump(xds_proxy *p)
 {
     if (p->finishing || p->call == NULL || p->snapshot == NULL || !grpc_call_can_send(p->call))
         return;
     xds_server *s = p->server;
     const trellis_host *h = s->host;
+    bool proxyless = p->flavor == TRELLIS_XDS_PROXYLESS;
+    /* proxyless: hold clusters, endpoints and secrets while the client has
+     * not answered a listener or route response (see the top of this file) */
+    bool hold = proxyless && (unanswered(&p->types[TRELLIS_XDS_LISTENER]) ||
+                              unanswered(&p->types[TRELLIS_XDS_ROUTE]));
     for (int i = 0; i < TRELLIS_XDS_TYPE_COUNT; i++) {
-        trellis_xds_type t = xds_push_order[i];
+        trellis_xds_type t = proxyless ? proxyless_push_order[i] : xds_push_order[i];
+        if (hold && t != TRELLIS_XDS_LISTENER && t != TRELLIS_XDS_ROUTE)
+            break;
         ads_type_state *st = &p->types[t];
         const char *current = h->xds_snapshot_version(p->snapshot, t);
         if (current == NULL)
