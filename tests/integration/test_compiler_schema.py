@@ -13,10 +13,9 @@ complete: every route configuration, cluster and endpoint assignment a
 resource names is there.
 
 The proxyless resources are also decoded from their binary encoding by
-@grpc/grpc-js-xds's own resource types, the checks a real gRPC client runs,
-when XDS_CLIENT_DIR names a folder whose node_modules has @grpc/grpc-js-xds
-(the convention of envoy-validate's ads mode); otherwise that test is skipped
-and says why.
+@grpc/grpc-js-xds's own resource types, the checks a real gRPC client runs:
+from XDS_CLIENT_DIR/node_modules (tests/js, installed by `npm ci`; the
+convention of envoy-validate's ads mode). Without it that test fails.
 """
 import base64
 import json
@@ -26,6 +25,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+import trellis_testlib as lib
 
 SOURCE_DIR = Path(os.environ["TRELLIS_SOURCE_DIR"])
 BUILD_DIR = Path(os.environ["TRELLIS_BUILD_DIR"])
@@ -37,7 +38,6 @@ CORPUS = SOURCE_DIR / "tests" / "unit" / "compiler" / "corpus.json"
 VALIDATOR = Path(os.environ.get("ENVOY_VALIDATE",
                                 SOURCE_DIR.parent / "shared" / "tools" / "envoy-validate" / "validate.py"))
 PYTHON = "/usr/bin/python3"
-XDS_CLIENT_DIR = os.environ.get("XDS_CLIENT_DIR")
 
 T_LISTENER = "type.googleapis.com/envoy.config.listener.v3.Listener"
 T_ROUTE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
@@ -204,9 +204,7 @@ def test_the_corpus_exercises_every_mapping(corpus):
 
 
 def test_grpc_js_xds_accepts_the_proxyless_resources(corpus, tmp_path):
-    modules = Path(XDS_CLIENT_DIR or "/nonexistent") / "node_modules"
-    if not (modules / "@grpc" / "grpc-js-xds").is_dir():
-        pytest.skip("XDS_CLIENT_DIR does not name a folder with node_modules/@grpc/grpc-js-xds")
+    modules = lib.xds_client_dir("@grpc/grpc-js-xds") / "node_modules"
     sys.dont_write_bytecode = True  # the validator's folder is read-only
     sys.path.insert(0, str(VALIDATOR.parent))
     import validate  # noqa: E402  (its descriptor pool encodes the JSON)

@@ -74,6 +74,23 @@ def scaled(seconds):
     return seconds * TIME_SCALE
 
 
+def xds_client_dir(*packages):
+    """The folder whose node_modules holds the Node clients the tests run
+    (@grpc/grpc-js-xds, @grpc/grpc-js for envoy-validate's ads mode, ...):
+    XDS_CLIENT_DIR, which tests/CMakeLists.txt sets to <source>/tests/js,
+    installed there by `npm ci` from the committed package-lock.json
+    (scripts/test.sh runs it). Fails the test when a package is missing: a
+    check that cannot run must not pass as skipped."""
+    folder = Path(os.environ.get("XDS_CLIENT_DIR") or SOURCE_DIR / "tests" / "js")
+    missing = [p for p in packages if not (folder / "node_modules" / p / "package.json").is_file()]
+    if missing:
+        import pytest  # noqa: PLC0415  (pytest.fail, only from inside a test)
+        pytest.fail(f"{', '.join(missing)} not installed under {folder}/node_modules: run "
+                    f"`npm ci` in {folder} (scripts/test.sh does), or point XDS_CLIENT_DIR at a "
+                    f"folder where they are", pytrace=False)
+    return folder
+
+
 def process_env(extra=None):
     """The environment for a trellis process: sanitizers report and exit
     non-zero on the first problem, leaks included."""

@@ -4,17 +4,18 @@
   * every resource served to an Envoy sidecar and to a proxyless gRPC client
     passes envoy-validate's strict `ads` client (upstream Envoy v3 schema,
     unknown fields rejected, PGV rules), which ACKs valid responses like
-    Envoy (needs XDS_CLIENT_DIR with node_modules/@grpc/grpc-js; skipped and
-    says why otherwise);
+    Envoy (needs XDS_CLIENT_DIR with node_modules/@grpc/grpc-js: tests/js,
+    installed by `npm ci`; fails without it);
   * an UpdateRoute reaches a connected proxy as a new RouteConfiguration,
     the proxy shows in sync in GET /debug/proxies once it ACKed, and the push
     latency is measured;
   * a NACK is logged with Envoy's text and shown in the sync-status view;
   * statuses: unknown node or mesh and malformed node id -> 3, the node
     deleted while connected -> 3, above max_connections_per_identity -> 8;
-  * a real proxyless gRPC client (@grpc/grpc-js-xds, when XDS_CLIENT_DIR has
-    it) sends real calls through a 75/25 weighted route, then an UpdateRoute
-    moves the traffic (tests/grpc_echo.js);
+  * a real proxyless gRPC client (@grpc/grpc-js-xds from XDS_CLIENT_DIR)
+    sends real calls through a 75/25 weighted route, then an UpdateRoute
+    moves the traffic (tests/grpc_echo.js; tests/integration/
+    test_proxyless_grpc.py has the full proxyless suite);
   * make before break on an UpdateRoute: a proxyless client gets the new
     routes before the Cluster response that drops the old cluster (a sidecar
     does not yet: a known bug, marked xfail).
@@ -39,7 +40,6 @@ from trellis_testlib import trellis  # noqa: E402,F401  (the fixture)
 PROBE = lib.BUILD_DIR / "bin" / "xds_probe"
 VALIDATOR = Path(os.environ.get(
     "ENVOY_VALIDATE", lib.SOURCE_DIR.parent / "shared" / "tools" / "envoy-validate" / "validate.py"))
-XDS_CLIENT_DIR = os.environ.get("XDS_CLIENT_DIR")
 
 
 class Server:
@@ -149,22 +149,16 @@ def server(trellis, tmp_path):
     s.process.stop()
 
 
-def grpc_js_available():
-    return XDS_CLIENT_DIR and (Path(XDS_CLIENT_DIR) / "node_modules" / "@grpc" / "grpc-js").is_dir()
-
-
 @pytest.mark.parametrize("names", [None, "api.local:8080"], ids=["sidecar", "proxyless"])
 def test_every_resource_passes_the_strict_ads_client(server, names):
-    if not grpc_js_available():
-        pytest.skip("XDS_CLIENT_DIR does not name a folder with node_modules/@grpc/grpc-js "
-                    "(envoy-validate's ads mode needs it)")
+    client_dir = lib.xds_client_dir("@grpc/grpc-js")  # envoy-validate's ads mode runs it
     assert VALIDATOR.is_file(), f"envoy-validate not found at {VALIDATOR}"
     args = ["/usr/bin/python3", str(VALIDATOR), "ads", "--server", server.xds,
             "--node", "mesh/m/virtualNode/web"]
     if names:
         args += ["--names", names]
     done = subprocess.run(args, capture_output=True, text=True, timeout=lib.scaled(120),
-                          env=dict(os.environ, XDS_CLIENT_DIR=XDS_CLIENT_DIR))
+                          env=dict(os.environ, XDS_CLIENT_DIR=str(client_dir)))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "VALID:" in done.stdout and " 0 error(s)" in done.stdout, done.stdout
     # envoy-validate ACKed everything: nothing is left rejected
@@ -295,10 +289,6 @@ def test_deleted_node_and_quota(server):
             p.close()
 
 
-def grpc_js_xds_available():
-    return XDS_CLIENT_DIR and (Path(XDS_CLIENT_DIR) / "node_modules" / "@grpc" / "grpc-js-xds").is_dir()
-
-
 def echo_calls(server, backends, calls):
     spec = {
         "bootstrap": {
@@ -311,9 +301,10 @@ def echo_calls(server, backends, calls):
         "backends": [{"name": name, "port": port} for name, port in backends.items()],
         "calls": calls,
     }
+    client_dir = lib.xds_client_dir("@grpc/grpc-js", "@grpc/grpc-js-xds")
     done = subprocess.run(["node", str(Path(__file__).parent / "grpc_echo.js"), json.dumps(spec)],
                           capture_output=True, text=True, timeout=lib.scaled(120),
-                          env=dict(os.environ, XDS_CLIENT_DIR=XDS_CLIENT_DIR))
+                          env=dict(os.environ, XDS_CLIENT_DIR=str(client_dir)))
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout)
     assert result["error_count"] == 0, result
@@ -321,8 +312,6 @@ def echo_calls(server, backends, calls):
 
 
 def test_proxyless_grpc_client_routes_real_calls(server):
-    if not grpc_js_xds_available():
-        pytest.skip("XDS_CLIENT_DIR does not name a folder with node_modules/@grpc/grpc-js-xds")
     c = server.client
     ports = {"a": lib.free_port(), "b": lib.free_port()}
     grpc_listener = lambda port: [{"portMapping": {"port": port, "protocol": "grpc"}}]  # noqa: E731
