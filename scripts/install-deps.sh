@@ -7,8 +7,8 @@ set -euo pipefail
 
 build_packages=(build-essential cmake pkg-config libevent-dev libjansson-dev libssl-dev
                 libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler libpq-dev curl)
-test_packages=(python3 python3-pytest python3-boto3 python3-protobuf protobuf-compiler awscli
-               postgresql valgrind wrk)
+test_packages=(python3 python3-pytest python3-boto3 python3-protobuf python3-yaml protobuf-compiler
+               awscli postgresql valgrind wrk)
 
 want=("${build_packages[@]}")
 case "${1:-run}" in
