@@ -256,11 +256,40 @@ static void on_change_visit(void *arg, const trellis_store_record *rec)
         remember_change(cs, rec->key, rec->value == NULL);
 }
 
+/* Moves the commits of `next_waiters` that the catalog already reflects
+ * (their revision is applied) onto `done`, keeping call order: with several
+ * writers a commit that lands during a catch-up is often covered by it, and
+ * need not wait for another read. Conflicts stay: the revision that beat
+ * them is not known. */
+static waiter *take_covered(catalog_store *cs, waiter *done)
+{
+    uint64_t applied = catalog_revision(cs->cat);
+    waiter *moved = NULL, **moved_tail = &moved;
+    waiter *kept = NULL, **kept_tail = &kept;
+    for (waiter *w = cs->next_waiters, *next; w != NULL; w = next) {
+        next = w->next;
+        w->next = NULL;
+        if (w->status == TRELLIS_OK && w->revision <= applied) {
+            *moved_tail = w;
+            moved_tail = &w->next;
+        } else {
+            *kept_tail = w;
+            kept_tail = &w->next;
+        }
+    }
+    cs->next_waiters = kept;
+    /* Both lists are newest first; the moved ones are newer than `done`. */
+    *moved_tail = done;
+    return moved;
+}
+
 static void finish_catch_up(catalog_store *cs, trellis_status status, const char *message)
 {
     waiter *done = cs->waiters;
     cs->waiters = NULL;
     cs->catching_up = false;
+    if (status == TRELLIS_OK)
+        done = take_covered(cs, done);
     if (status != TRELLIS_OK) {
         log_core(TRELLIS_LOG_ERROR, "catalog_catch_up_failed", "following the store failed: %s",
                  message);
@@ -358,10 +387,11 @@ static void after_catch_up(catalog_store *cs, catalog_done_fn done, void *arg,
     w->revision = revision;
     snprintf(w->message, sizeof(w->message), "%s", message ? message : "");
     if (cs->catching_up) {
-        /* The running catch-up may have started before this commit landed. */
+        /* The running catch-up may have started before this commit landed;
+         * the next one starts when it ends, unless it covered this commit
+         * (take_covered). */
         w->next = cs->next_waiters;
         cs->next_waiters = w;
-        cs->catch_up_again = true;
         return;
     }
     w->next = cs->waiters;
