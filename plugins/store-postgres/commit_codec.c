@@ -145,8 +145,7 @@ int64_t pg_expected_encode(uint64_t expected_version)
 }
 
 bool pg_batch_encode(pg_batch_params *p, const pg_commit *batch, size_t count,
-                     const char *channel, const char *notify_tag, uint64_t history_revisions,
-                     uint64_t id_retention_s)
+                     const pg_batch_settings *settings)
 {
     size_t ops = 0;
     bool any_null_value = false;
@@ -190,11 +189,16 @@ bool pg_batch_encode(pg_batch_params *p, const pg_commit *batch, size_t count,
         p->formats[i] = 1;
     }
     snprintf(p->history_text, sizeof(p->history_text), "%llu",
-             (unsigned long long)history_revisions);
+             (unsigned long long)settings->history_revisions);
     snprintf(p->retention_text, sizeof(p->retention_text), "%llu",
-             (unsigned long long)id_retention_s);
-    const char *scalars[4] = {channel, notify_tag, p->history_text, p->retention_text};
-    for (int i = 0; i < 4; i++) {
+             (unsigned long long)settings->id_retention_s);
+    snprintf(p->since_text, sizeof(p->since_text), "%lld", (long long)settings->since);
+    snprintf(p->changes_text, sizeof(p->changes_text), "%llu",
+             (unsigned long long)settings->changes_revisions);
+    const char *scalars[PG_BATCH_PARAMS - 6] = {settings->channel,    settings->notify_tag,
+                                                p->history_text,      p->retention_text,
+                                                p->since_text,        p->changes_text};
+    for (int i = 0; i < PG_BATCH_PARAMS - 6; i++) {
         p->values[6 + i] = scalars[i];
         p->lengths[6 + i] = 0;
         p->formats[6 + i] = 0;

@@ -68,19 +68,34 @@ pg_commit *pg_commit_new(const trellis_store_op *ops, size_t op_count);
 /* The parameters of commit_batch() for the commits of `batch` (a list
  * linked by `next`, `count` long). Arrays go in binary format, the scalars
  * in text. The buffers are reused from batch to batch. */
+#define PG_BATCH_PARAMS 12
+
 typedef struct pg_batch_params {
     wire_buf arrays[6]; /* ids, op counts, types, keys, values, expected */
     char history_text[24];
     char retention_text[24];
-    const char *values[10];
-    int lengths[10];
-    int formats[10];
+    char since_text[24];
+    char changes_text[24];
+    const char *values[PG_BATCH_PARAMS];
+    int lengths[PG_BATCH_PARAMS];
+    int formats[PG_BATCH_PARAMS];
 } pg_batch_params;
 
-/* false on allocation failure. `channel` and `tag` must outlive the send. */
+/* What else a batch carries: how much history to keep, how long commit ids
+ * live, and the change feed to hand back (since < 0: none; see
+ * change_cache.h). */
+typedef struct pg_batch_settings {
+    const char *channel;    /* must outlive the send */
+    const char *notify_tag; /* likewise */
+    uint64_t history_revisions;
+    uint64_t id_retention_s;
+    int64_t since;
+    uint64_t changes_revisions;
+} pg_batch_settings;
+
+/* false on allocation failure. */
 bool pg_batch_encode(pg_batch_params *p, const pg_commit *batch, size_t count,
-                     const char *channel, const char *notify_tag, uint64_t history_revisions,
-                     uint64_t id_retention_s);
+                     const pg_batch_settings *settings);
 void pg_batch_params_free(pg_batch_params *p);
 
 /* expected_version as commit_batch() takes it: -1 any, 0 absent, else N.

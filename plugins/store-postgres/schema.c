@@ -28,6 +28,8 @@ static const migration migrations[] = {
      "    history_floor bigint NOT NULL\n"
      ");\n"
      "INSERT INTO @S@.meta (revision, history_floor) VALUES (0, 0);\n"
+     /* One row for good: say so before the planner guesses from its size. */
+     "ANALYZE @S@.meta;\n"
      /* The current state. Keys compare bytewise (COLLATE \"C\"): a store key
       * is an identifier, never natural-language text. */
      "CREATE TABLE @S@.records (\n"
@@ -65,12 +67,21 @@ static const migration migrations[] = {
       * of the batch see the earlier ones. Within a commit an op sees the
       * earlier ops on its key, and each changed key is written once, in its
       * final state.
+      *
+      * Rows: kind 1 per commit (commit_index, row_revision or NULL,
+      * conflict); then, when p_since >= 0 and history reaches it and it is
+      * at most p_changes_revisions behind, kind 2 per change after p_since
+      * (row_revision, change_key, change_value or NULL for a deletion,
+      * change_version), every writer's, read under the lock so complete;
+      * last one row of kind 3 (changes included) or 4 (not included) with
+      * the newest revision in row_revision.
       */
      "CREATE OR REPLACE FUNCTION @S@.commit_batch(\n"
      "    p_ids uuid[], p_op_counts int4[], p_types int2[], p_keys text[], p_values bytea[],\n"
      "    p_expected int8[], p_channel text, p_notify_tag text, p_history int8,\n"
-     "    p_id_retention_s int8)\n"
-     "RETURNS TABLE (commit_index int4, commit_revision int8, conflict text)\n"
+     "    p_id_retention_s int8, p_since int8, p_changes_revisions int8)\n"
+     "RETURNS TABLE (row_kind int2, commit_index int4, row_revision int8, conflict text,\n"
+     "               change_key text, change_value bytea, change_version int8)\n"
      "LANGUAGE plpgsql AS $fn$\n"
      "DECLARE\n"
      "    v_head int8;\n"
@@ -150,9 +161,13 @@ static const migration migrations[] = {
      "                k_changed[v_j] := true;\n"
      "            END IF;\n"
      "        END LOOP;\n"
+     "        row_kind := 1;\n"
+     "        commit_index := v_c;\n"
+     "        change_key := NULL;\n"
+     "        change_value := NULL;\n"
+     "        change_version := NULL;\n"
      "        IF v_why IS NOT NULL THEN\n"
-     "            commit_index := v_c;\n"
-     "            commit_revision := NULL;\n"
+     "            row_revision := NULL;\n"
      "            conflict := v_why;\n"
      "            RETURN NEXT;\n"
      "        ELSE\n"
@@ -181,8 +196,7 @@ static const migration migrations[] = {
      /* A tombstone with this id (the commit was declared lost) fails the
       * whole transaction here: a lost commit never applies late. */
      "            INSERT INTO @S@.commits (commit_id, revision) VALUES (p_ids[v_c], v_head);\n"
-     "            commit_index := v_c;\n"
-     "            commit_revision := v_head;\n"
+     "            row_revision := v_head;\n"
      "            conflict := NULL;\n"
      "            RETURN NEXT;\n"
      "        END IF;\n"
@@ -201,6 +215,24 @@ static const migration migrations[] = {
      "        UPDATE @S@.meta SET revision = v_head, history_floor = v_floor;\n"
      "        PERFORM pg_notify(p_channel, p_notify_tag || ' ' || v_head::text);\n"
      "    END IF;\n"
+     "    IF p_since >= 0 AND p_since >= v_floor AND p_since <= v_head\n"
+     "       AND v_head - p_since <= p_changes_revisions THEN\n"
+     "        RETURN QUERY SELECT 2::int2, NULL::int4, c.revision, NULL::text, c.key, c.value,\n"
+     "                            c.version\n"
+     "                       FROM @S@.changes c\n"
+     "                      WHERE c.revision > p_since AND c.revision <= v_head\n"
+     "                      ORDER BY c.revision, c.key;\n"
+     "        row_kind := 3;\n"
+     "    ELSE\n"
+     "        row_kind := 4;\n"
+     "    END IF;\n"
+     "    commit_index := NULL;\n"
+     "    row_revision := v_head;\n"
+     "    conflict := NULL;\n"
+     "    change_key := NULL;\n"
+     "    change_value := NULL;\n"
+     "    change_version := NULL;\n"
+     "    RETURN NEXT;\n"
      "END\n"
      "$fn$;\n"
      /*

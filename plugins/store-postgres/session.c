@@ -17,15 +17,16 @@ typedef struct statement {
 
 static const Oid commit_types[] = {PG_OID_UUID_ARRAY, PG_OID_INT4_ARRAY, PG_OID_INT2_ARRAY,
                                    PG_OID_TEXT_ARRAY, PG_OID_BYTEA_ARRAY, PG_OID_INT8_ARRAY,
-                                   PG_OID_TEXT, PG_OID_TEXT, PG_OID_INT8, PG_OID_INT8};
+                                   PG_OID_TEXT,       PG_OID_TEXT,       PG_OID_INT8,
+                                   PG_OID_INT8,       PG_OID_INT8,       PG_OID_INT8};
 static const Oid resolve_types[] = {PG_OID_UUID_ARRAY};
 static const Oid changes_types[] = {PG_OID_INT8};
 
 static const statement writer_statements[] = {
     {STMT_COMMIT_BATCH,
-     "SELECT commit_index, commit_revision, conflict FROM "
-     "@S@.commit_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-     10, commit_types},
+     "SELECT row_kind, commit_index, row_revision, conflict, change_key, change_value, "
+     "change_version FROM @S@.commit_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+     12, commit_types},
     {STMT_RESOLVE, "SELECT resolved_id, resolved_revision FROM @S@.resolve_commits($1)", 1,
      resolve_types},
 };
@@ -35,15 +36,16 @@ static const statement writer_statements[] = {
 static const statement reader_statements[] = {
     {STMT_READ_ALL,
      "SELECT m.revision, r.key, r.value, r.version, r.revision "
-     "FROM @S@.meta m LEFT JOIN @S@.records r ON true",
+     "FROM (SELECT revision FROM @S@.meta) m LEFT JOIN @S@.records r ON true",
      0, NULL},
-    /* The changes after $1, or none when history no longer reaches $1
-     * (the first two columns say which). */
+    /* The changes after $1, in index order, or none when history no longer
+     * reaches $1 (the first two columns say which). */
     {STMT_READ_CHANGES,
      "SELECT m.revision, m.history_floor, c.revision, c.key, c.value, c.version "
-     "FROM @S@.meta m LEFT JOIN @S@.changes c "
-     "ON c.revision > $1 AND m.history_floor <= $1 AND $1 <= m.revision "
-     "ORDER BY c.revision, c.key",
+     "FROM (SELECT revision, history_floor FROM @S@.meta) m "
+     "LEFT JOIN LATERAL (SELECT revision, key, value, version FROM @S@.changes "
+     "                    WHERE revision > $1 AND m.history_floor <= $1 AND $1 <= m.revision "
+     "                    ORDER BY revision, key) c ON true",
      1, changes_types},
 };
 
@@ -111,6 +113,13 @@ static bool pin_settings(PGconn *conn, const session_params *p, session_result *
 {
     if (!run(conn, "SET default_transaction_isolation = 'read committed'",
              "setting the isolation level", r))
+        return false;
+    /* Every statement here reads a few index entries. A generic plan
+     * cannot know that "revision > $1" is the newest handful of changes and
+     * costs a scan of the history, which then even triggers JIT compiling:
+     * plan with the actual values, never compile. */
+    if (!run(conn, "SET plan_cache_mode = force_custom_plan", "setting plan_cache_mode", r) ||
+        !run(conn, "SET jit = off", "turning JIT off", r))
         return false;
     char level[32];
     if (!query_text(conn, "SHOW synchronous_commit", level, sizeof(level),

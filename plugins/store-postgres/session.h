@@ -10,6 +10,9 @@
  *                                  lock-then-read relies on it)
  *   synchronous_commit             at least "on" when the default is "off":
  *                                  a commit is flushed before it is answered
+ *   plan_cache_mode, jit           custom plans, no JIT: every statement
+ *                                  reads a few index entries, which a generic
+ *                                  plan cannot know for "revision > $1"
  *   statement_timeout, lock_timeout
  *                                  three quarters of the role's client-side
  *                                  timeout, so the server cancels a stuck

@@ -19,6 +19,11 @@
 #include "reader.h"
 #include "writer.h"
 
+/* The recent change feed kept in memory (change_cache.h): enough for a
+ * catch-up between replicas taking thousands of writes a second. */
+#define CHANGE_CACHE_MAX_CHANGES 16384
+#define CHANGE_CACHE_MAX_BYTES (32u << 20)
+
 bool pg_sqlstate_transient(const char *sqlstate)
 {
     if (sqlstate == NULL || strlen(sqlstate) != 5)
@@ -99,6 +104,7 @@ static void on_fatal(void *arg, const char *why)
     writer_close(s->writer, message);
     reader_pool_close(s->readers, message);
     listener_close(s->listener);
+    change_cache_invalidate(&s->changes);
     store_pg_update_readiness(s);
 }
 
@@ -145,7 +151,10 @@ static void create_metrics(store_pg *s)
             "Commits whose outcome was looked up after a lost connection.");
     COUNTER(batches, "trellis_store_postgres_batches_total",
             "commit_batch round trips (each one transaction and one WAL flush).");
-    COUNTER(reads, "trellis_store_postgres_reads_total", "read_all and read_changes answered.");
+    COUNTER(reads, "trellis_store_postgres_reads_total",
+            "read_all and read_changes answered by the database.");
+    COUNTER(cached_reads, "trellis_store_postgres_cached_reads_total",
+            "read_changes answered from the recent changes held in memory.");
     COUNTER(notifications, "trellis_store_postgres_notifications_total",
             "Notifications of commits by other replicas.");
     COUNTER(reconnects, "trellis_store_postgres_connection_failures_total",
@@ -199,6 +208,7 @@ static trellis_status pg_create(const trellis_host *host, trellis_host_ctx *ctx,
     for (size_t i = 0; i < sizeof(random); i++)
         snprintf(s->notify_tag + 2 * i, 3, "%02x", random[i]);
     create_metrics(s);
+    change_cache_init(&s->changes, CHANGE_CACHE_MAX_CHANGES, CHANGE_CACHE_MAX_BYTES);
     s->connector = pg_connector_new(host, ctx);
     s->shared = (pg_conn_shared){
         .host = host,
@@ -291,6 +301,7 @@ static void pg_destroy(void *instance)
     reader_pool_free(s->readers);
     listener_free(s->listener);
     pg_connector_free(s->connector);
+    change_cache_free(&s->changes);
     pg_settings_free(&s->settings);
     free(s);
 }

@@ -19,6 +19,7 @@
 #include <trellis/plugin.h>
 #include <trellis/store.h>
 
+#include "change_cache.h"
 #include "pg_conn.h"
 #include "settings.h"
 
@@ -35,7 +36,8 @@ typedef struct pg_metrics {
     trellis_metric *batches;        /* counter: commit_batch round trips */
     trellis_metric *batch_commits;  /* histogram: commits per batch */
     trellis_metric *batch_seconds;  /* histogram: one round trip, commit flush included */
-    trellis_metric *reads;          /* counter */
+    trellis_metric *reads;          /* counter: answered by the database */
+    trellis_metric *cached_reads;   /* counter: read_changes answered from memory */
     trellis_metric *notifications;  /* counter: notifications from other replicas */
     trellis_metric *reconnects;     /* counter: failed or lost connections */
     trellis_metric *connections_up; /* gauge */
@@ -63,7 +65,8 @@ typedef struct store_pg {
     char fatal_reason[640];
     bool schema_logged;
 
-    uint64_t newest_revision; /* the revision gauge */
+    uint64_t newest_revision; /* the newest revision known to exist (gauge) */
+    change_cache changes;     /* the recent change feed (change_cache.h) */
 
     bool readiness_known;
     bool ready;
@@ -78,7 +81,8 @@ extern const trellis_store_ops store_postgres_ops;
 void store_pg_update_readiness(store_pg *s);
 /* While stopping: reports host->stopped() once nothing is in flight. */
 void store_pg_check_drained(store_pg *s);
-/* The largest revision this instance has seen committed (gauge). */
+/* A revision known to be committed (notification, commit, read): the
+ * newest one bounds what the change cache may answer. */
 void store_pg_saw_revision(store_pg *s, uint64_t revision);
 
 /* SQLSTATEs that mean "try again later" rather than "this failed". */

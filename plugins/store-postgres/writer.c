@@ -9,6 +9,10 @@
 
 /* How soon a failed outcome lookup is tried again on a live connection. */
 #define RESOLVE_RETRY_MS 200
+/* A batch hands back the change feed only when the cache is at most this
+ * many revisions behind; further behind, the core's read goes to the
+ * database as usual. */
+#define CHANGES_WITH_BATCH_MAX 1024
 
 typedef struct commit_list {
     pg_commit *head;
@@ -26,6 +30,7 @@ struct writer {
     size_t unanswered;    /* commits whose done() has not run */
     size_t queued_bytes;
     uint64_t batch_sent_ns;
+    int64_t batch_since; /* the change feed the batch on the wire asked for */
     trellis_timer *kick_timer;     /* 0 ms: the next batch, after the current callback */
     trellis_timer *deadline_timer; /* the earliest commit deadline */
     trellis_timer *resolve_timer;  /* retry of a failed lookup */
@@ -172,16 +177,24 @@ static void send_batch(writer *w)
         w->queued_bytes -= c->payload;
         list_push(&batch, c);
     }
-    if (!pg_batch_encode(&w->params, batch.head, batch.count, st->channel, s->notify_tag,
-                         st->history_revisions, st->commit_id_retention_s)) {
+    /* Ask for the change feed after what the cache holds, so the core's
+     * catch-up after this batch needs no round trip (change_cache.h). */
+    w->batch_since = s->changes.valid ? (int64_t)s->changes.head : -1;
+    pg_batch_settings bs = {.channel = st->channel,
+                            .notify_tag = s->notify_tag,
+                            .history_revisions = st->history_revisions,
+                            .id_retention_s = st->commit_id_retention_s,
+                            .since = w->batch_since,
+                            .changes_revisions = CHANGES_WITH_BATCH_MAX};
+    if (!pg_batch_encode(&w->params, batch.head, batch.count, &bs)) {
         answer_all(w, &batch, TRELLIS_ERR_NOMEM, "out of memory encoding the commit batch");
         settle(w);
         return;
     }
     w->inflight = batch;
     w->batch_sent_ns = s->host->monotonic_ns();
-    if (!pg_conn_send(w->conn, STMT_COMMIT_BATCH, 10, w->params.values, w->params.lengths,
-                      w->params.formats, 0, 0, on_batch_reply, w)) {
+    if (!pg_conn_send(w->conn, STMT_COMMIT_BATCH, PG_BATCH_PARAMS, w->params.values,
+                      w->params.lengths, w->params.formats, 1, 0, on_batch_reply, w)) {
         /* Not idle after all: put the batch back in front of the queue. */
         commit_list back = list_take(&w->inflight);
         for (pg_commit *c = back.head; c != NULL; c = c->next) {
@@ -212,35 +225,112 @@ static void on_kick(void *arg)
     settle(w);
 }
 
-/* The rows of commit_batch(): (commit_index 1-based, revision or NULL,
- * conflict message or NULL), one per commit. */
+/* Columns of commit_batch()'s rows (binary): kind int2, commit_index int4,
+ * row_revision int8, conflict text, change_key text, change_value bytea,
+ * change_version int8 (schema.c). */
+enum { COL_KIND, COL_INDEX, COL_REVISION, COL_CONFLICT, COL_KEY, COL_VALUE, COL_VERSION };
+enum { ROW_COMMIT = 1, ROW_CHANGE = 2, ROW_HEAD_WITH_CHANGES = 3, ROW_HEAD_ALONE = 4 };
+
+static bool int_at(const PGresult *res, int row, int col, int64_t *out)
+{
+    if (PQgetisnull(res, row, col))
+        return false;
+    const char *p = PQgetvalue(res, row, col);
+    switch (PQgetlength(res, row, col)) {
+    case 2: *out = (int16_t)(((unsigned char)p[0] << 8) | (unsigned char)p[1]); return true;
+    case 4: *out = wire_get_int4(p); return true;
+    case 8: *out = wire_get_int8(p); return true;
+    default: return false;
+    }
+}
+
+/* Feeds the change rows to the cache before anyone is answered: the core
+ * catches up right after the answers. false if the result is malformed. */
+static bool cache_batch_changes(writer *w, const PGresult *res)
+{
+    store_pg *s = w->s;
+    int rows = PQntuples(res);
+    int64_t kind = 0, head = -1;
+    size_t changes = 0;
+    for (int r = 0; r < rows; r++) {
+        if (!int_at(res, r, COL_KIND, &kind))
+            return false;
+        if (kind == ROW_CHANGE) {
+            changes++;
+        } else if (kind == ROW_HEAD_WITH_CHANGES || kind == ROW_HEAD_ALONE) {
+            if (!int_at(res, r, COL_REVISION, &head))
+                return false;
+        }
+    }
+    if (head < 0)
+        return false;
+    store_pg_saw_revision(s, (uint64_t)head);
+    int64_t last_kind = 0;
+    int_at(res, rows - 1, COL_KIND, &last_kind);
+    if (last_kind != ROW_HEAD_WITH_CHANGES || w->batch_since < 0) {
+        change_cache_reset_at(&s->changes, (uint64_t)head);
+        return true;
+    }
+    change_input *in = changes ? malloc(changes * sizeof(*in)) : NULL;
+    if (changes && in == NULL) {
+        change_cache_invalidate(&s->changes);
+        return true;
+    }
+    size_t n = 0;
+    for (int r = 0; r < rows; r++) {
+        int64_t k = 0, revision = 0, version = 0;
+        int_at(res, r, COL_KIND, &k);
+        if (k != ROW_CHANGE)
+            continue;
+        if (!int_at(res, r, COL_REVISION, &revision) || !int_at(res, r, COL_VERSION, &version) ||
+            PQgetisnull(res, r, COL_KEY)) {
+            free(in);
+            return false;
+        }
+        bool deleted = PQgetisnull(res, r, COL_VALUE);
+        in[n++] = (change_input){.revision = (uint64_t)revision,
+                                 .version = (uint64_t)version,
+                                 .key = PQgetvalue(res, r, COL_KEY),
+                                 .key_len = (size_t)PQgetlength(res, r, COL_KEY),
+                                 .value = deleted ? NULL : PQgetvalue(res, r, COL_VALUE),
+                                 .value_len = deleted ? 0 : (size_t)PQgetlength(res, r, COL_VALUE)};
+    }
+    change_cache_add(&s->changes, (uint64_t)w->batch_since, (uint64_t)head, in, n);
+    free(in);
+    return true;
+}
+
+/* The commit rows (kind 1: commit_index 1-based, revision or NULL, conflict
+ * message), one per commit, in commit order. */
 static void answer_batch(writer *w, commit_list *batch, const PGresult *res)
 {
     store_pg *s = w->s;
     size_t n = batch->count;
+    if (!cache_batch_changes(w, res)) {
+        change_cache_invalidate(&s->changes);
+        answer_all(w, batch, TRELLIS_ERR, "the database's answer to the commit is malformed");
+        return;
+    }
     int rows = PQntuples(res);
+    int row = 0;
     size_t i = 0;
     pg_commit *c;
     while ((c = list_pop(batch)) != NULL) {
         i++;
-        int row = -1;
-        /* Rows come in commit order; look the index up to be sure. */
-        if ((int)i - 1 < rows && strtoull(PQgetvalue(res, (int)i - 1, 0), NULL, 10) == i)
-            row = (int)i - 1;
-        for (int r = 0; row < 0 && r < rows; r++) {
-            if (strtoull(PQgetvalue(res, r, 0), NULL, 10) == i)
-                row = r;
-        }
-        if (row < 0) {
+        int64_t kind = 0, index = 0, revision = 0;
+        while (row < rows && int_at(res, row, COL_KIND, &kind) && kind != ROW_COMMIT)
+            row++;
+        if (row >= rows || !int_at(res, row, COL_INDEX, &index) || index != (int64_t)i) {
             answer(w, c, TRELLIS_ERR, 0, "the database's answer left this commit out");
-        } else if (!PQgetisnull(res, row, 1)) {
-            uint64_t revision = strtoull(PQgetvalue(res, row, 1), NULL, 10);
-            listener_own_revision(s->listener, revision);
-            store_pg_saw_revision(s, revision);
-            answer(w, c, TRELLIS_OK, revision, NULL);
+        } else if (int_at(res, row, COL_REVISION, &revision)) {
+            listener_own_revision(s->listener, (uint64_t)revision);
+            answer(w, c, TRELLIS_OK, (uint64_t)revision, NULL);
+            row++;
         } else {
             answer(w, c, TRELLIS_ERR_CONFLICT, 0,
-                   PQgetisnull(res, row, 2) ? "a condition failed" : PQgetvalue(res, row, 2));
+                   PQgetisnull(res, row, COL_CONFLICT) ? "a condition failed"
+                                                       : PQgetvalue(res, row, COL_CONFLICT));
+            row++;
         }
         free(c);
     }
@@ -432,6 +522,9 @@ static void on_up(void *owner, pg_conn *conn)
 {
     writer *w = owner;
     (void)conn;
+    /* A new session may face another database (restored, failed over):
+     * nothing cached is vouched for any more. */
+    change_cache_invalidate(&w->s->changes);
     if (w->unknown.count > 0)
         send_resolve(w);
     else

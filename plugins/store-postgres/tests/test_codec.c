@@ -2,11 +2,13 @@
  * store.postgres's parts that need no server: PostgreSQL's binary array
  * format, integers, commit ids, the limits of store.h, the encoding of a
  * commit batch, identifiers, and conninfo handling (parsing without echoing
- * secrets, the log-safe description, the parameters handed to libpq).
+ * secrets, the log-safe description, the parameters handed to libpq), and
+ * the window of recent changes kept in memory.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "change_cache.h"
 #include "commit_codec.h"
 #include "conninfo.h"
 #include "schema.h"
@@ -142,7 +144,13 @@ static void test_commit_copy_and_batch(void)
     c2->next = NULL;
 
     pg_batch_params p = {0};
-    CHECK(pg_batch_encode(&p, c1, 2, "chan", "tag", 100, 3600));
+    pg_batch_settings bs = {.channel = "chan",
+                            .notify_tag = "tag",
+                            .history_revisions = 100,
+                            .id_retention_s = 3600,
+                            .since = -1,
+                            .changes_revisions = 1024};
+    CHECK(pg_batch_encode(&p, c1, 2, &bs));
     /* ids: two uuids */
     CHECK_INT(be32(p.values[0] + 12), 2);
     CHECK_INT(be32(p.values[0] + 8), PG_OID_UUID);
@@ -171,9 +179,11 @@ static void test_commit_copy_and_batch(void)
     CHECK_STR(p.values[7], "tag");
     CHECK_STR(p.values[8], "100");
     CHECK_STR(p.values[9], "3600");
-    CHECK_INT(p.formats[9], 0);
+    CHECK_STR(p.values[10], "-1");
+    CHECK_STR(p.values[11], "1024");
+    CHECK_INT(p.formats[11], 0);
     /* A count longer than the list is refused. */
-    CHECK(!pg_batch_encode(&p, c1, 3, "chan", "tag", 100, 3600));
+    CHECK(!pg_batch_encode(&p, c1, 3, &bs));
     pg_batch_params_free(&p);
     free(c1);
     free(c2);
@@ -253,6 +263,90 @@ static void test_conninfo(void)
     CHECK_STR(message, "line one line two");
 }
 
+/* ---- the change cache ---- */
+
+typedef struct seen {
+    char keys[16][16];
+    uint64_t revisions[16];
+    bool deleted[16];
+    size_t count;
+} seen;
+
+static void collect(void *arg, const trellis_store_record *rec)
+{
+    seen *s = arg;
+    if (s->count < 16) {
+        snprintf(s->keys[s->count], sizeof(s->keys[0]), "%s", rec->key);
+        s->revisions[s->count] = rec->revision;
+        s->deleted[s->count] = rec->value == NULL;
+        s->count++;
+    }
+}
+
+static change_input change(uint64_t revision, const char *key, const char *value)
+{
+    return (change_input){.revision = revision,
+                          .version = 1,
+                          .key = key,
+                          .key_len = strlen(key),
+                          .value = value,
+                          .value_len = value ? strlen(value) : 0};
+}
+
+static void test_change_cache(void)
+{
+    change_cache c;
+    change_cache_init(&c, 4, 1 << 20);
+    CHECK(!change_cache_covers(&c, 0, 0)); /* nothing until a window starts */
+    change_cache_reset_at(&c, 10);
+    CHECK(change_cache_covers(&c, 10, 10));
+    CHECK(!change_cache_covers(&c, 9, 10));
+    CHECK(!change_cache_covers(&c, 10, 11)); /* something newer exists elsewhere */
+
+    change_input batch[] = {change(11, "a", "1"), change(12, "b", NULL), change(12, "c", "")};
+    change_cache_add(&c, 10, 13, batch, 3); /* revision 13 changed nothing */
+    CHECK(change_cache_covers(&c, 10, 13));
+    seen s = {0};
+    CHECK_INT(change_cache_visit(&c, 10, collect, &s), 12);
+    CHECK_INT(s.count, 3);
+    CHECK_STR(s.keys[0], "a");
+    CHECK(s.deleted[1] && !s.deleted[2]); /* an empty value is not a deletion */
+    s = (seen){0};
+    CHECK_INT(change_cache_visit(&c, 11, collect, &s), 12);
+    CHECK_INT(s.count, 2);
+    s = (seen){0};
+    CHECK_INT(change_cache_visit(&c, 13, collect, &s), 13);
+    CHECK_INT(s.count, 0);
+
+    /* Overlap: what is held already is skipped. */
+    change_input more[] = {change(12, "b", NULL), change(12, "c", ""), change(14, "d", "x")};
+    change_cache_add(&c, 11, 14, more, 3);
+    s = (seen){0};
+    change_cache_visit(&c, 10, collect, &s);
+    CHECK_INT(s.count, 4);
+
+    /* Over four changes: whole revisions go from the front. */
+    change_input two[] = {change(15, "e", "1"), change(15, "f", "1")};
+    change_cache_add(&c, 14, 15, two, 2);
+    CHECK_INT(c.count, 3); /* 14, 15, 15: revisions 11 and 12 dropped */
+    CHECK_INT(c.base, 12);
+    CHECK(!change_cache_covers(&c, 11, 15));
+    CHECK(change_cache_covers(&c, 12, 15));
+
+    /* A gap starts a new window where the new changes begin. */
+    change_input later[] = {change(21, "g", "1")};
+    change_cache_add(&c, 20, 21, later, 1);
+    CHECK(!change_cache_covers(&c, 15, 21));
+    CHECK(change_cache_covers(&c, 20, 21));
+    s = (seen){0};
+    CHECK_INT(change_cache_visit(&c, 20, collect, &s), 21);
+    CHECK_INT(s.count, 1);
+
+    change_cache_invalidate(&c);
+    CHECK(!change_cache_covers(&c, 21, 21));
+    change_cache_free(&c);
+}
+
 int main(void)
 {
     test_arrays();
@@ -261,5 +355,6 @@ int main(void)
     test_commit_copy_and_batch();
     test_identifiers();
     test_conninfo();
+    test_change_cache();
     return test_finish("store_postgres_codec");
 }

@@ -11,6 +11,9 @@
  *   two_instances           replicas on one schema: notifications (not of
  *                           one's own commits), change feed, conflicting
  *                           commits decided in the database (exactly one wins)
+ *   change_cache            read_changes answered from the changes a commit
+ *                           brought back, the same as the database would, and
+ *                           not once a newer revision is known
  *   outcome_committed       answer lost after the commit applied -> OK + revision
  *   outcome_not_committed   connection lost while the commit waited -> a
  *                           tombstone; UNAVAILABLE; the late commit fails
@@ -358,6 +361,63 @@ static void case_two_instances(harness *h)
     free(config);
 }
 
+static void case_change_cache(harness *h)
+{
+    drop_schema("t_cache");
+    char *config = config_for("t_cache", NULL, NULL);
+    harness_instance *ha = start_store(h, config);
+    harness_instance *hb = start_store(h, config);
+    CHECK(ha && hb && wait_ready(h, ha) && wait_ready(h, hb));
+    store_client a = {0}, b = {0};
+    store_client_bind(&a, h, ha);
+    store_client_bind(&b, h, hb);
+    notified heard_b = {0};
+    ((const trellis_store_ops *)harness_ops(hb))->watch(harness_plugin_instance(hb), on_notify,
+                                                        &heard_b);
+    harness_run_for(h, 100);
+    CHECK_INT(store_commit1(&a, op_put("x", "1", TRELLIS_STORE_ABSENT), NULL), TRELLIS_OK);
+    CHECK_INT(store_commit1(&b, op_put("y", "2", TRELLIS_STORE_ABSENT), NULL), TRELLIS_OK);
+    CHECK_INT(store_commit1(&a, op_put("z", "3", TRELLIS_STORE_ABSENT), NULL), TRELLIS_OK);
+    /* B's commit brings back A's change 3 with its own 4. */
+    trellis_store_op w[] = {op_put("w", "4", TRELLIS_STORE_ABSENT), op_delete("y", 1)};
+    CHECK_INT(store_commit(&b, w, 2).status, TRELLIS_OK);
+    double db_reads = harness_metric(h, "trellis_store_postgres_reads_total");
+    double cached = harness_metric(h, "trellis_store_postgres_cached_reads_total");
+    read_result r = store_read_changes(&b, 2);
+    CHECK_INT(r.status, TRELLIS_OK);
+    CHECK_INT(r.revision, 4);
+    CHECK_INT(r.count, 3);
+    const read_record *z = read_result_find(&r, "z"), *ww = read_result_find(&r, "w"),
+                      *y = read_result_find(&r, "y");
+    CHECK(z != NULL && z->revision == 3 && z->version == 1 && strcmp(z->value, "3") == 0);
+    CHECK(ww != NULL && ww->revision == 4 && strcmp(ww->value, "4") == 0);
+    CHECK(y != NULL && y->revision == 4 && y->value == NULL && y->version == 0);
+    read_result_free(&r);
+    CHECK(harness_metric(h, "trellis_store_postgres_cached_reads_total") == cached + 1);
+    CHECK(harness_metric(h, "trellis_store_postgres_reads_total") == db_reads);
+    /* Further back than the cache: the database answers, the same way. */
+    r = store_read_changes(&b, 0);
+    CHECK_INT(r.status, TRELLIS_OK);
+    CHECK_INT(r.count, 5);
+    read_result_free(&r);
+    CHECK(harness_metric(h, "trellis_store_postgres_reads_total") == db_reads + 1);
+    /* A commits again: once B has heard of it, its cache no longer answers. */
+    heard_b.count = 0;
+    CHECK_INT(store_commit1(&a, op_put("v", "5", TRELLIS_STORE_ABSENT), NULL), TRELLIS_OK);
+    CHECK(harness_run_until(h, notified_once, &heard_b, 2000));
+    cached = harness_metric(h, "trellis_store_postgres_cached_reads_total");
+    r = store_read_changes(&b, 4);
+    CHECK_INT(r.count, 1);
+    CHECK(read_result_find(&r, "v") != NULL);
+    read_result_free(&r);
+    CHECK(harness_metric(h, "trellis_store_postgres_cached_reads_total") == cached);
+    CHECK_INT(store_client_finish(&a), 0);
+    CHECK_INT(store_client_finish(&b), 0);
+    harness_stop(ha);
+    harness_stop(hb);
+    free(config);
+}
+
 /* Blocks commits: the test holds the lock every commit takes first. */
 static PGconn *hold_commit_lock(const char *schema)
 {
@@ -654,6 +714,7 @@ static const test_case cases[] = {
     {"migrates_forward", case_migrates_forward, NULL},
     {"refuses_newer_schema", case_refuses_newer_schema, NULL},
     {"two_instances", case_two_instances, NULL},
+    {"change_cache", case_change_cache, NULL},
     {"outcome_committed", NULL, case_outcome_committed},
     {"outcome_not_committed", NULL, case_outcome_not_committed},
     {"partition_deadline", NULL, case_partition_deadline},
