@@ -15,12 +15,14 @@ the loser is validated again against the winner's state):
     every success has its own version and the last version counts them all;
   * a clientToken repeated on the other replica is the same request;
   * a proxy connected to B's api.xds receives a route change made through A;
-  * the replicas end with identical state.
+  * the replicas end with identical state;
+  * config/trellis-postgres.json is valid and serves as shipped.
 
 Each test gets its own schema in one module-wide PostgreSQL server
 (tests/integration/pg_cluster.py), which must be installed.
 """
 import hashlib
+import json
 import threading
 
 import botocore.exceptions
@@ -45,8 +47,12 @@ def pg():
     cluster.destroy()
 
 
+def schema_for_name(name):
+    return "r_" + hashlib.sha256(name.encode()).hexdigest()[:12]
+
+
 def schema_for(request):
-    return "r_" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]
+    return schema_for_name(request.node.nodeid)
 
 
 @pytest.fixture
@@ -318,3 +324,33 @@ def test_proxy_on_b_receives_a_route_change_made_through_a(replicas):
         assert "rds_egress_http_8080" in update["resources"]
     finally:
         probe.close()
+
+
+def test_shipped_postgres_configuration(trellis, tmp_path, pg, monkeypatch):  # noqa: F811
+    """config/trellis-postgres.json is valid as shipped, and serves with the
+    server taken from the PG* environment (only its listen addresses moved
+    to free ports)."""
+    shipped = lib.SOURCE_DIR / "config" / "trellis-postgres.json"
+    checked = lib.run_trellis(["check-config", "-c", shipped])
+    assert checked.returncode == 0, checked.stderr
+    document = json.loads(shipped.read_text())
+    store = next(p for p in document["plugins"] if p["plugin"] == "store.postgres")
+    assert store["config"]["conninfo"] == "", "the shipped example takes the PG* environment"
+    addresses = {}
+    for p in document["plugins"]:
+        if "listen" in p.get("config", {}):
+            addresses[p["name"]] = p["config"]["listen"] = lib.loopback_address()
+    store["config"]["schema"] = schema_for_name("shipped")
+    config = tmp_path / "trellis.json"
+    document["plugin_path"] = [str(lib.BUNDLED_PLUGIN_DIR)]
+    config.write_text(json.dumps(document))
+    for key, value in pg.env().items():
+        monkeypatch.setenv(key, value)
+    server = trellis.serve(config, addresses["admin"])
+    lib.wait_until(lambda: lib.http_request(addresses["admin"], "GET", "/readyz")[0] == 200, 20,
+                   "/readyz 200")
+    client = am.appmesh_client(f"http://{addresses['appmesh']}")
+    client.create_mesh(meshName="from-the-shipped-config")
+    assert pg.psql(f"SELECT count(*) FROM {store['config']['schema']}.records "
+                   "WHERE key = 'mesh/from-the-shipped-config'").strip() == "1"
+    server.stop()
