@@ -624,16 +624,15 @@ bool writer_ready(const writer *w)
     return pg_conn_get_state(w->conn) == PG_CONN_UP && w->unknown.count == 0;
 }
 
-const char *writer_problem(const writer *w)
+const char *writer_problem(writer *w)
 {
-    writer *mutable = (writer *)w;
     if (pg_conn_get_state(w->conn) != PG_CONN_UP)
         return pg_conn_problem(w->conn);
     if (w->unknown.count > 0) {
-        snprintf(mutable->problem, sizeof(mutable->problem),
+        snprintf(w->problem, sizeof(w->problem),
                  "looking up the outcome of %zu commits sent before the connection was lost",
                  w->unknown.count);
-        return mutable->problem;
+        return w->problem;
     }
     return "";
 }

@@ -48,8 +48,8 @@ trellis_status writer_commit(writer *w, const trellis_store_op *ops, size_t op_c
 
 /* Connected, and no earlier commit's outcome left to settle. */
 bool writer_ready(const writer *w);
-/* Why not ready, for /readyz. Borrowed. */
-const char *writer_problem(const writer *w);
+/* Why not ready, for /readyz. Borrowed until the next call. */
+const char *writer_problem(writer *w);
 /* Nothing accepted is waiting for an answer or a lookup. */
 bool writer_drained(const writer *w);
 
