@@ -33,17 +33,11 @@ typedef struct pg_op {
     uint64_t expected_version;
 } pg_op;
 
-typedef enum pg_commit_stage {
-    PG_COMMIT_QUEUED = 0, /* accepted, not sent */
-    PG_COMMIT_SENT = 1,   /* in the batch on the wire */
-    PG_COMMIT_UNKNOWN = 2 /* sent, then the connection was lost: outcome to be found */
-} pg_commit_stage;
-
-/* One accepted commit() call. Owned by the writer's lists. */
+/* One accepted commit() call. Owned by the writer's lists, which say where
+ * it stands: queued, in the batch on the wire, or of unknown outcome. */
 typedef struct pg_commit {
     struct pg_commit *next;
     uint8_t id[PG_UUID_LEN];
-    pg_commit_stage stage;
     bool answered; /* done() ran (an unknown outcome answered at its deadline) */
     uint64_t accepted_ns;
     uint64_t deadline_ns;

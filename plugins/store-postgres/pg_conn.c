@@ -81,11 +81,6 @@ pg_connector *pg_connector_new(const trellis_host *host, trellis_host_ctx *ctx)
     return c;
 }
 
-bool pg_connector_busy(const pg_connector *c)
-{
-    return c->running != NULL;
-}
-
 void pg_connector_free(pg_connector *c)
 {
     free(c);
@@ -512,11 +507,6 @@ const char *pg_conn_name(const pg_conn *conn)
 const char *pg_conn_problem(const pg_conn *conn)
 {
     return conn->state == PG_CONN_UP ? "" : conn->problem;
-}
-
-unsigned pg_conn_failed_attempts(const pg_conn *conn)
-{
-    return conn->failures;
 }
 
 PGconn *pg_conn_get0_pgconn(pg_conn *conn)

@@ -92,8 +92,6 @@ typedef struct pg_conn_shared {
 
 /* One setup job at a time per store. */
 pg_connector *pg_connector_new(const trellis_host *host, trellis_host_ctx *ctx);
-/* Whether a setup job is running (the host finishes it before destroy). */
-bool pg_connector_busy(const pg_connector *connector);
 void pg_connector_free(pg_connector *connector);
 
 /* `name` names the connection in logs ("commits", "reads 1", "listen"). */
@@ -114,8 +112,6 @@ bool pg_conn_idle(const pg_conn *conn);
 const char *pg_conn_name(const pg_conn *conn);
 /* Why the connection is not up ("" when up). Borrowed. */
 const char *pg_conn_problem(const pg_conn *conn);
-/* Failed attempts since the connection was last up. */
-unsigned pg_conn_failed_attempts(const pg_conn *conn);
 /* The libpq connection while up (notifications: PQnotifies), else NULL. */
 PGconn *pg_conn_get0_pgconn(pg_conn *conn);
 

@@ -173,7 +173,6 @@ static void send_batch(writer *w)
     commit_list batch = {0};
     for (size_t i = 0; i < count; i++) {
         pg_commit *c = list_pop(&w->queue);
-        c->stage = PG_COMMIT_SENT;
         w->queued_bytes -= c->payload;
         list_push(&batch, c);
     }
@@ -197,10 +196,8 @@ static void send_batch(writer *w)
                       w->params.lengths, w->params.formats, 1, 0, on_batch_reply, w)) {
         /* Not idle after all: put the batch back in front of the queue. */
         commit_list back = list_take(&w->inflight);
-        for (pg_commit *c = back.head; c != NULL; c = c->next) {
-            c->stage = PG_COMMIT_QUEUED;
+        for (pg_commit *c = back.head; c != NULL; c = c->next)
             w->queued_bytes += c->payload;
-        }
         list_append(&back, &w->queue);
         w->queue = back;
     }
@@ -362,8 +359,6 @@ static void on_batch_reply(void *arg, const pg_reply *reply)
         break;
     }
     case PG_REPLY_LOST:
-        for (pg_commit *c = batch.head; c != NULL; c = c->next)
-            c->stage = PG_COMMIT_UNKNOWN;
         s->host->log(s->ctx, TRELLIS_LOG_WARN, "commit_outcome_unknown",
                      "the connection was lost with %zu commits in flight (%s); their outcome "
                      "will be looked up after reconnecting",
