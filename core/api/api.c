@@ -10,15 +10,6 @@
 #include "instance.h"
 #include "write_lanes.h"
 
-/* A write that lost a race (store conflict) is validated again. Conflicts
- * only happen with several writers (replicas sharing store.postgres), and
- * there the loser starts behind: it must catch up (a read) before its next
- * try, while a replica with more writes queued for the mesh sends its next
- * one at once. Ten attempts settle the contention of concurrent clients;
- * a write still losing after them is answered ServiceUnavailable (nothing
- * applied; SDKs retry it). */
-#define WRITE_ATTEMPTS_MAX 10
-
 #define RESOURCE_OPS(Type, kind)                                                                 \
     {"Create" Type, VERB_CREATE, kind}, {"Describe" Type, VERB_DESCRIBE, kind},                  \
         {"Update" Type, VERB_UPDATE, kind}, {"Delete" Type, VERB_DELETE, kind}
@@ -62,47 +53,7 @@ static double wall_now(void)
 
 /* ---- writes ---- */
 
-static void run_write(api_call *call);
-
-static void finish_write(api_call *call)
-{
-    char lane[CATALOG_KEY_MAX];
-    snprintf(lane, sizeof(lane), "%s", call->lane);
-    write_lanes *lanes = call->cp->lanes;
-    api_call_finish(call);
-    write_lanes_leave(lanes, lane);
-}
-
-static void on_committed(void *arg, trellis_status status, uint64_t revision, const char *message)
-{
-    api_call *call = arg;
-    (void)revision;
-    switch (status) {
-    case TRELLIS_OK:
-        break;
-    case TRELLIS_ERR_CONFLICT:
-        if (++call->attempts < WRITE_ATTEMPTS_MAX) {
-            /* The catalog has caught up with whoever won; decide again. */
-            run_write(call);
-            return;
-        }
-        api_call_reset(call);
-        api_fail(call, API_UNAVAILABLE, "the write kept conflicting with concurrent writes; retry");
-        break;
-    case TRELLIS_ERR_UNAVAILABLE:
-    case TRELLIS_ERR_LIMIT:
-        api_call_reset(call);
-        api_fail(call, API_UNAVAILABLE, "the store is unavailable: %s", message);
-        break;
-    default:
-        api_call_reset(call);
-        api_fail(call, API_INTERNAL, "the store failed to commit the write: %s", message);
-        break;
-    }
-    finish_write(call);
-}
-
-static bool plan_write(api_call *call)
+bool api_plan_write(api_call *call)
 {
     switch (call->handler->verb) {
     case VERB_CREATE: return resource_plan_create(call);
@@ -112,27 +63,6 @@ static bool plan_write(api_call *call)
     case VERB_UNTAG: return tags_plan_untag(call);
     default: return api_fail(call, API_INTERNAL, "not a write operation");
     }
-}
-
-/* Runs inside the call's lane: plan against the current catalog, commit. */
-static void run_write(api_call *call)
-{
-    api_call_reset(call);
-    if (!call->cp->ready) {
-        api_fail(call, API_UNAVAILABLE, "the App Mesh API is not ready: %s",
-                 call->cp->not_ready_reason);
-        finish_write(call);
-        return;
-    }
-    if (!plan_write(call) || call->op_count == 0) {
-        finish_write(call);
-        return;
-    }
-    trellis_status st =
-        catalog_store_commit(call->cp->link, call->ops, call->op_count, on_committed, call);
-    if (st != TRELLIS_OK)
-        on_committed(call, st == TRELLIS_ERR_LIMIT ? TRELLIS_ERR_UNAVAILABLE : st, 0,
-                     st == TRELLIS_ERR_LIMIT ? "too many writes are queued" : "the store refused the write");
 }
 
 /* ---- entry point ---- */
@@ -197,7 +127,7 @@ trellis_status api_invoke(trellis_host_ctx *ctx, const trellis_api_request *requ
         api_call_finish(call);
         return TRELLIS_OK;
     }
-    if (!write_lanes_enter(cp->lanes, call, run_write)) {
+    if (!write_lanes_submit(cp->lanes, call)) {
         api_fail(call, API_UNAVAILABLE, "out of memory queueing the write");
         api_call_finish(call);
     }

@@ -59,9 +59,13 @@ struct api_call {
     size_t op_count;
     unsigned attempts;
 
-    /* Write lane membership. */
+    /* Write lane membership (see write_lanes.h). */
     char lane[CATALOG_KEY_MAX];
     api_call *lane_next;
+    uint64_t seq;                        /* this planning's sequence in the lane */
+    bool commit_pending;                 /* its commit has not come back yet */
+    trellis_status commit_status;        /* how its commit came back */
+    char commit_message[256];
 };
 
 /* Records an error; returns false so handlers can `return api_fail(...)`. */

@@ -38,6 +38,9 @@ bool resource_plan_delete(api_call *call);
 bool tags_plan_tag(api_call *call);
 bool tags_plan_untag(api_call *call);
 
+/* Plans any write operation (the write lanes' planner). */
+bool api_plan_write(api_call *call);
+
 /* The lane a write runs in: the mesh it touches. false with the error set
  * when the target cannot be named (e.g. a malformed resourceArn). */
 bool resource_write_lane(api_call *call);

@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "plugin_config.h"
+#include "api_ops.h"
 #include "write_lanes.h"
 
 #define PAGINATION_KEY_RECORD "meta/pagination-key"
@@ -28,7 +29,7 @@ control_plane *control_plane_new(const trellis_config *core_settings)
         (uint32_t)plugin_config_get_int(core_settings, "quota_backends_per_virtual_node");
     snprintf(cp->not_ready_reason, sizeof(cp->not_ready_reason), "no store instance is configured");
     cp->cat = catalog_new();
-    cp->lanes = write_lanes_new();
+    cp->lanes = write_lanes_new(api_plan_write);
     if (cp->cat == NULL || cp->lanes == NULL) {
         control_plane_free(cp);
         return NULL;

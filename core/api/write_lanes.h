@@ -1,29 +1,41 @@
 /*
- * Write lanes: writes touching the same mesh run one at a time, in arrival
- * order, so each is validated against the state its predecessor committed.
- * Writes to different meshes proceed concurrently (and share the store's
- * batched syncs). Correctness across replicas does not depend on lanes: the
- * store's conditions catch any race and the write is validated again.
+ * Write lanes: every write touching a mesh goes through that mesh's lane,
+ * which plans writes in arrival order, each against the state the writes
+ * before it will leave, sends them to the store without waiting for the
+ * earlier ones to be durable (so the store can group them into one sync),
+ * and answers them in order, each only once it and every write before it
+ * are settled.
+ *
+ * The state a write is planned against is the catalog (what the store
+ * acknowledged) plus the lane's overlay (what the writes in flight will
+ * change). Readers never see the overlay. When a write fails in the store
+ * (a conflict with another writer, an outage), the writes planned after it
+ * are planned again once every write in flight has come back: they may have
+ * relied on it. After a conflict the lane plans one write at a time for a
+ * while, so several replicas contending for a mesh do not keep invalidating
+ * each other's batches.
+ *
+ * Writes to different meshes proceed independently; correctness across
+ * replicas rests on the store's conditions, not on lanes. Loop thread.
  */
 #ifndef TRELLIS_CORE_WRITE_LANES_H
 #define TRELLIS_CORE_WRITE_LANES_H
 
 #include "api_call.h"
 
-typedef void (*lane_run_fn)(api_call *call);
+/* Plans one write (its response and store ops) against the catalog as the
+ * lane shows it; false with the call's error set. */
+typedef bool (*lane_plan_fn)(api_call *call);
 
-write_lanes *write_lanes_new(void);
+write_lanes *write_lanes_new(lane_plan_fn plan);
 void write_lanes_free(write_lanes *lanes);
 
-/* Runs `run(call)` now if the lane named call->lane is idle, else queues it.
- * false on allocation failure (the call is not queued). */
-bool write_lanes_enter(write_lanes *lanes, api_call *call, lane_run_fn run);
+/* Queues a write in the lane named call->lane; the lane answers it
+ * (api_call_finish) when it is settled. false on allocation failure (the
+ * call is not queued). */
+bool write_lanes_submit(write_lanes *lanes, api_call *call);
 
-/* The call finished (call may already be freed; pass its lane name): starts
- * the next queued call of that lane, if any. */
-void write_lanes_leave(write_lanes *lanes, const char *lane);
-
-/* Calls waiting or running, for metrics and drain. */
+/* Writes waiting or in flight, for metrics and drain. */
 size_t write_lanes_pending(const write_lanes *lanes);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog_internal.h"
 #include "catalog_key.h"
 #include "strmap.h"
 
@@ -16,6 +17,7 @@ struct catalog {
     uint64_t revision;
 
     strmap *tokens;              /* client token -> entry whose last write carried it */
+    const catalog_overlay *view; /* tentative writes seen by lookups, or NULL */
 
     struct {
         catalog_listener_fn fn;
@@ -34,26 +36,10 @@ catalog *catalog_new(void)
     return cat;
 }
 
-static void entry_free(catalog_entry *e)
-{
-    if (e == NULL)
-        return;
-    free(e->key);
-    free(e->mesh);
-    free(e->parent);
-    free(e->name);
-    json_decref(e->record);
-    free(e->data_text);
-    free(e->ref_text);
-    free(e->value);
-    free(e->client_token);
-    free(e);
-}
-
 void catalog_clear(catalog *cat)
 {
     for (size_t i = 0; i < cat->count; i++)
-        entry_free(cat->entries[i]);
+        catalog_entry_free(cat->entries[i]);
     cat->count = 0;
     strmap *fresh = strmap_new();
     if (fresh != NULL) {
@@ -85,12 +71,27 @@ size_t catalog_seek(const catalog *cat, const char *key)
     return lo;
 }
 
-const catalog_entry *catalog_get(const catalog *cat, const char *key)
+static const catalog_entry *base_get(const catalog *cat, const char *key)
 {
     size_t i = catalog_seek(cat, key);
     if (i < cat->count && strcmp(cat->entries[i]->key, key) == 0)
         return cat->entries[i];
     return NULL;
+}
+
+const catalog_entry *catalog_get(const catalog *cat, const char *key)
+{
+    if (cat->view != NULL) {
+        const overlay_slot *slot = overlay_find(cat->view, key);
+        if (slot != NULL)
+            return slot->entry; /* NULL: deleted by a write in flight */
+    }
+    return base_get(cat, key);
+}
+
+void catalog_use_overlay(catalog *cat, const catalog_overlay *ov)
+{
+    cat->view = ov;
 }
 
 size_t catalog_count(const catalog *cat)
@@ -103,24 +104,48 @@ const catalog_entry *catalog_at(const catalog *cat, size_t index)
     return index < cat->count ? cat->entries[index] : NULL;
 }
 
+/* Walks the catalog and the overlay in use together, in key order; an
+ * overlay slot replaces (or, when deleted, hides) the catalog's entry. */
 void catalog_scan_prefix(const catalog *cat, const char *prefix, catalog_visit_fn fn, void *arg)
 {
     size_t n = strlen(prefix);
-    for (size_t i = catalog_seek(cat, prefix); i < cat->count; i++) {
-        if (strncmp(cat->entries[i]->key, prefix, n) != 0 || !fn(cat->entries[i], arg))
-            break;
+    size_t i = catalog_seek(cat, prefix);
+    size_t j = cat->view ? overlay_lower_bound(cat->view, prefix) : 0;
+    for (;;) {
+        const catalog_entry *base =
+            i < cat->count && strncmp(cat->entries[i]->key, prefix, n) == 0 ? cat->entries[i] : NULL;
+        const overlay_slot *slot = cat->view ? overlay_at(cat->view, j) : NULL;
+        if (slot != NULL && strncmp(slot->key, prefix, n) != 0)
+            slot = NULL;
+        if (base == NULL && slot == NULL)
+            return;
+        int order = base == NULL ? 1 : slot == NULL ? -1 : strcmp(base->key, slot->key);
+        const catalog_entry *visit;
+        if (order < 0) {
+            visit = base;
+            i++;
+        } else {
+            visit = slot->entry;
+            j++;
+            if (order == 0)
+                i++;
+        }
+        if (visit != NULL && !fn(visit, arg))
+            return;
     }
+}
+
+static bool count_one(const catalog_entry *entry, void *arg)
+{
+    (void)entry;
+    (*(size_t *)arg)++;
+    return true;
 }
 
 size_t catalog_count_prefix(const catalog *cat, const char *prefix)
 {
-    size_t n = strlen(prefix);
     size_t count = 0;
-    for (size_t i = catalog_seek(cat, prefix); i < cat->count; i++) {
-        if (strncmp(cat->entries[i]->key, prefix, n) != 0)
-            break;
-        count++;
-    }
+    catalog_scan_prefix(cat, prefix, count_one, &count);
     return count;
 }
 
@@ -158,94 +183,32 @@ static void token_index_remove(catalog *cat, const catalog_entry *e)
 
 const catalog_entry *catalog_find_token(const catalog *cat, const char *token)
 {
-    return token != NULL ? strmap_get(cat->tokens, token) : NULL;
+    if (token == NULL)
+        return NULL;
+    if (cat->view != NULL) {
+        for (size_t i = 0; i < overlay_count(cat->view); i++) {
+            const catalog_entry *e = overlay_at(cat->view, i)->entry;
+            if (e != NULL && e->client_token != NULL && strcmp(e->client_token, token) == 0)
+                return e;
+        }
+    }
+    const catalog_entry *e = strmap_get(cat->tokens, token);
+    /* A write in flight replaced or deleted it: its token no longer counts. */
+    if (e != NULL && cat->view != NULL && overlay_find(cat->view, e->key) != NULL)
+        return NULL;
+    return e;
 }
 
 /* ---- put / remove ---- */
-
-static catalog_entry *entry_for_resource(const char *key, resource_kind kind, const char *mesh,
-                                         const char *parent, const char *name, json_t *record,
-                                         char *errbuf, size_t errbuf_size)
-{
-    json_t *data = json_object_get(record, "data");
-    json_t *tags = json_object_get(record, "tags");
-    json_t *token = json_object_get(record, "clientToken");
-    if (!json_is_object(data) || (tags != NULL && !json_is_array(tags)) ||
-        (token != NULL && !json_is_string(token))) {
-        snprintf(errbuf, errbuf_size, "%s: stored document lacks data/tags", key);
-        json_decref(record);
-        return NULL;
-    }
-    catalog_entry *e = calloc(1, sizeof(*e));
-    if (e == NULL) {
-        json_decref(record);
-        snprintf(errbuf, errbuf_size, "out of memory");
-        return NULL;
-    }
-    e->kind = kind;
-    e->record = record;
-    e->data = data;
-    e->key = strdup(key);
-    e->mesh = strdup(mesh);
-    e->parent = strdup(parent);
-    e->name = strdup(name);
-    e->data_text = json_dumps(data, CATALOG_JSON_FLAGS);
-    e->client_token = token ? strdup(json_string_value(token)) : NULL;
-    if (e->key == NULL || e->mesh == NULL || e->parent == NULL || e->name == NULL ||
-        e->data_text == NULL || (token != NULL && e->client_token == NULL)) {
-        entry_free(e);
-        snprintf(errbuf, errbuf_size, "out of memory");
-        return NULL;
-    }
-    e->data_len = strlen(e->data_text);
-    return e;
-}
 
 bool catalog_put(catalog *cat, const char *key, uint64_t version, uint64_t revision,
                  json_t *record, const char *value, size_t value_len, char *errbuf,
                  size_t errbuf_size)
 {
-    resource_kind kind;
-    char mesh[CATALOG_KEY_MAX], parent[CATALOG_KEY_MAX], name[CATALOG_KEY_MAX];
-    if (!catalog_key_parse(key, &kind, mesh, parent, name, sizeof(name))) {
-        snprintf(errbuf, errbuf_size, "malformed catalog key '%s'", key);
-        json_decref(record);
+    catalog_entry *e =
+        catalog_entry_new(key, version, revision, record, value, value_len, errbuf, errbuf_size);
+    if (e == NULL)
         return false;
-    }
-    catalog_entry *e;
-    if (kind == RESOURCE_SYSTEM) {
-        json_decref(record);
-        e = calloc(1, sizeof(*e));
-        if (e != NULL) {
-            e->kind = RESOURCE_SYSTEM;
-            e->key = strdup(key);
-            e->value = malloc(value_len + 1);
-            if (e->value != NULL) {
-                memcpy(e->value, value, value_len);
-                e->value[value_len] = '\0';
-                e->value_len = value_len;
-            }
-        }
-        if (e == NULL || e->key == NULL || e->value == NULL) {
-            entry_free(e);
-            snprintf(errbuf, errbuf_size, "out of memory");
-            return false;
-        }
-    } else {
-        if (record == NULL) {
-            json_error_t jerr;
-            record = json_loadb(value, value_len, 0, &jerr);
-            if (record == NULL) {
-                snprintf(errbuf, errbuf_size, "%s: stored document is not JSON: %s", key, jerr.text);
-                return false;
-            }
-        }
-        e = entry_for_resource(key, kind, mesh, parent, name, record, errbuf, errbuf_size);
-        if (e == NULL)
-            return false;
-    }
-    e->version = version;
-    e->revision = revision;
 
     size_t i = catalog_seek(cat, key);
     bool replace = i < cat->count && strcmp(cat->entries[i]->key, key) == 0;
@@ -253,7 +216,7 @@ bool catalog_put(catalog *cat, const char *key, uint64_t version, uint64_t revis
         size_t capacity = cat->capacity ? cat->capacity * 2 : 256;
         catalog_entry **grown = realloc(cat->entries, capacity * sizeof(*grown));
         if (grown == NULL) {
-            entry_free(e);
+            catalog_entry_free(e);
             snprintf(errbuf, errbuf_size, "out of memory");
             return false;
         }
@@ -265,12 +228,12 @@ bool catalog_put(catalog *cat, const char *key, uint64_t version, uint64_t revis
     if (e->client_token != NULL && !token_index_add(cat, e)) {
         if (replace && cat->entries[i]->client_token != NULL)
             token_index_add(cat, cat->entries[i]); /* has room: a slot was just freed */
-        entry_free(e);
+        catalog_entry_free(e);
         snprintf(errbuf, errbuf_size, "out of memory");
         return false;
     }
     if (replace) {
-        entry_free(cat->entries[i]);
+        catalog_entry_free(cat->entries[i]);
         cat->entries[i] = e;
     } else {
         memmove(&cat->entries[i + 1], &cat->entries[i], (cat->count - i) * sizeof(*cat->entries));
@@ -286,7 +249,7 @@ bool catalog_remove(catalog *cat, const char *key)
     if (i >= cat->count || strcmp(cat->entries[i]->key, key) != 0)
         return false;
     token_index_remove(cat, cat->entries[i]);
-    entry_free(cat->entries[i]);
+    catalog_entry_free(cat->entries[i]);
     memmove(&cat->entries[i], &cat->entries[i + 1], (cat->count - i - 1) * sizeof(*cat->entries));
     cat->count--;
     return true;

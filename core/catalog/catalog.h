@@ -66,7 +66,9 @@ size_t catalog_seek(const catalog *cat, const char *key);
 size_t catalog_count(const catalog *cat);
 const catalog_entry *catalog_at(const catalog *cat, size_t index);
 /* Calls fn for each entry whose key starts with prefix, in key order, until
- * fn returns false. The catalog must not change during the scan. */
+ * fn returns false. The catalog must not change during the scan. Like
+ * catalog_get, catalog_count_prefix and catalog_find_token, it sees the
+ * overlay in use, if any; catalog_seek and catalog_at never do. */
 typedef bool (*catalog_visit_fn)(const catalog_entry *entry, void *arg);
 void catalog_scan_prefix(const catalog *cat, const char *prefix, catalog_visit_fn fn, void *arg);
 
@@ -96,6 +98,32 @@ void catalog_entry_cache_ref_text(const catalog_entry *entry, char *text);
 
 /* The resource whose last write carried this client token, or NULL. */
 const catalog_entry *catalog_find_token(const catalog *cat, const char *token);
+
+/*
+ * Planning overlay: writes sent to the store but not yet durable. While an
+ * overlay is in use (catalog_use_overlay), catalog_get, catalog_scan_prefix,
+ * catalog_count_prefix and catalog_find_token see it over the catalog; the
+ * write lanes set it only around the planning of a write, so readers never
+ * see an unacknowledged write. Every tentative write carries the sequence
+ * number of the planned write that made it. Loop thread.
+ */
+typedef struct catalog_overlay catalog_overlay;
+
+catalog_overlay *catalog_overlay_new(void);
+void catalog_overlay_free(catalog_overlay *ov);
+bool catalog_overlay_empty(const catalog_overlay *ov);
+/* A PUT the store will give `version`: a resource's document (`record`,
+ * borrowed; a reference is kept) or a system record's raw bytes. */
+bool catalog_overlay_put(catalog_overlay *ov, const char *key, uint64_t version, json_t *record,
+                         const char *raw_value, size_t raw_len, uint64_t seq, char *errbuf,
+                         size_t errbuf_size);
+bool catalog_overlay_delete(catalog_overlay *ov, const char *key, uint64_t seq);
+/* The write `seq` is durable (the catalog has it): forget its tentative entries. */
+void catalog_overlay_forget(catalog_overlay *ov, uint64_t seq);
+/* The write `seq` failed: forget its entries and those of every later write. */
+void catalog_overlay_forget_from(catalog_overlay *ov, uint64_t seq);
+/* Lookups see `ov` over the catalog until called with NULL. */
+void catalog_use_overlay(catalog *cat, const catalog_overlay *ov);
 
 /* Change subscribers, called after every applied revision in order. */
 bool catalog_subscribe(catalog *cat, catalog_listener_fn fn, void *arg);
