@@ -20,6 +20,11 @@
  *    stale nonce (they are incremental and would be lost otherwise); only
  *    its ACK/NACK meaning is ignored. A NACK leaves the client on its old
  *    resources; they are sent again when they change.
+ *  - Sidecars, make before break (make_before_break.h): clusters and
+ *    endpoint assignments the proxy's listeners or routes may still name
+ *    stay out of removed_resources until the proxy ACKed the listeners and
+ *    routes that stop naming them. A Listener or RouteConfiguration
+ *    response waits while the previous one of its type is unanswered.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,12 +103,16 @@ static void handle_request(xds_proxy *p,
     ads_type_state *st = &p->types[info->type];
     const char *nonce = req->response_nonce;
     if (nonce[0] != '\0' && st->sent_nonce != 0) {
-        if (xds_parse_nonce(nonce) != st->sent_nonce)
+        if (xds_parse_nonce(nonce) != st->sent_nonce) {
             xds_proxy_record_stale(p, info->type, nonce);
-        else if (req->error_detail != NULL)
-            xds_proxy_record_nack(p, info->type, req->error_detail->message);
-        else
-            xds_proxy_record_ack(p, info->type, st->sent_version);
+        } else {
+            st->answered_nonce = st->sent_nonce;
+            if (req->error_detail != NULL)
+                xds_proxy_record_nack(p, info->type, req->error_detail->message);
+            else
+                xds_proxy_record_ack(p, info->type, st->sent_version);
+            mbb_on_answered(p, info->type, req->error_detail == NULL);
+        }
     }
     bool changed = false;
     if (!st->subscribed) {
@@ -184,30 +193,57 @@ static bool put_resource(xds_proxy *p, byte_buf *body, trellis_xds_type type,
 typedef struct delta_build {
     size_t upserts;
     size_t removals;
+    size_t retained;        /* names the client holds that stay for make before break */
     const char *error;
     const char *error_name;
     bool first_error;
 } delta_build;
 
+/* The resources the client should hold: the snapshot's and the retained
+ * ones; wildcard: all of them (index < desired_count), else by name. */
+static size_t desired_count(xds_proxy *p, trellis_xds_type t, const retained_list *keep)
+{
+    ads_type_state *st = &p->types[t];
+    if (!st->wildcard)
+        return st->names.count;
+    return p->server->host->xds_snapshot_count(p->snapshot, t) + (keep ? keep->count : 0);
+}
+
+static const trellis_xds_resource *desired_at(xds_proxy *p, trellis_xds_type t,
+                                              const retained_list *keep, size_t i)
+{
+    const trellis_host *h = p->server->host;
+    ads_type_state *st = &p->types[t];
+    if (st->wildcard) {
+        size_t own = h->xds_snapshot_count(p->snapshot, t);
+        return i < own ? h->xds_snapshot_at(p->snapshot, t, i) : keep->items[i - own];
+    }
+    const trellis_xds_resource *r = h->xds_snapshot_find(p->snapshot, t, st->names.names[i]);
+    return r == NULL && keep != NULL ? retained_find(keep, st->names.names[i]) : r;
+}
+
+static bool exists(xds_proxy *p, trellis_xds_type t, const retained_list *keep, const char *name)
+{
+    return p->server->host->xds_snapshot_find(p->snapshot, t, name) != NULL ||
+           (keep != NULL && retained_find(keep, name) != NULL);
+}
+
 /*
  * Writes the response body for type `t` and updates what the client is known
  * to hold. Returns false on an encode error (nothing is changed then).
  */
-static bool build_response(xds_proxy *p, trellis_xds_type t, const char *version, byte_buf *body,
-                           delta_build *out)
+static bool build_response(xds_proxy *p, trellis_xds_type t, const char *version,
+                           const retained_list *keep, byte_buf *body, delta_build *out)
 {
-    const trellis_host *h = p->server->host;
     ads_type_state *st = &p->types[t];
-    trellis_xds_snapshot *snap = p->snapshot;
     memset(out, 0, sizeof(*out));
     if (version[0] != '\0')
         pb_put_string_field(body, DELTA_RESPONSE_SYSTEM_VERSION_INFO, version);
 
     /* Pass 1: encode everything that changed, before touching `known`. */
-    size_t n = st->wildcard ? h->xds_snapshot_count(snap, t) : st->names.count;
+    size_t n = desired_count(p, t, keep);
     for (size_t i = 0; i < n; i++) {
-        const trellis_xds_resource *r = st->wildcard ? h->xds_snapshot_at(snap, t, i)
-                                                     : h->xds_snapshot_find(snap, t, st->names.names[i]);
+        const trellis_xds_resource *r = desired_at(p, t, keep, i);
         if (r == NULL)
             continue;
         void **held = strmap_get(&st->known, r->name);
@@ -221,8 +257,7 @@ static bool build_response(xds_proxy *p, trellis_xds_type t, const char *version
     }
     /* Pass 2: the client now holds those versions. */
     for (size_t i = 0; i < n; i++) {
-        const trellis_xds_resource *r = st->wildcard ? h->xds_snapshot_at(snap, t, i)
-                                                     : h->xds_snapshot_find(snap, t, st->names.names[i]);
+        const trellis_xds_resource *r = desired_at(p, t, keep, i);
         if (r != NULL)
             known_set(&st->known, r->name, r->hash);
     }
@@ -237,8 +272,13 @@ static bool build_response(xds_proxy *p, trellis_xds_type t, const char *version
             known_remove(&st->known, key);
             continue;
         }
-        if (h->xds_snapshot_find(snap, t, key) != NULL || value == absent)
+        if (value == absent)
             continue;
+        if (exists(p, t, keep, key)) {
+            if (keep != NULL && retained_find(keep, key) != NULL)
+                out->retained++;
+            continue;
+        }
         pb_put_string_field(body, DELTA_RESPONSE_REMOVED_RESOURCES, key);
         out->removals++;
         if (named)
@@ -249,7 +289,7 @@ static bool build_response(xds_proxy *p, trellis_xds_type t, const char *version
     /* Explicit names that never existed: "does not exist", once. */
     for (size_t i = 0; i < st->names.count; i++) {
         const char *name = st->names.names[i];
-        if (strmap_get(&st->known, name) == NULL && h->xds_snapshot_find(snap, t, name) == NULL) {
+        if (strmap_get(&st->known, name) == NULL && !exists(p, t, keep, name)) {
             pb_put_string_field(body, DELTA_RESPONSE_REMOVED_RESOURCES, name);
             known_set(&st->known, name, absent);
             out->removals++;
@@ -258,6 +298,15 @@ static bool build_response(xds_proxy *p, trellis_xds_type t, const char *version
     pb_put_string_field(body, DELTA_RESPONSE_TYPE_URL, xds_type_info_of(t)->url);
     xds_put_control_plane(body, DELTA_RESPONSE_CONTROL_PLANE, p->server->control_plane);
     return true;
+}
+
+/* Whether the proxy accepted the latest response of a type (or none was sent). */
+static bool last_response_taken(const ads_type_state *st)
+{
+    if (st->nack_version == NULL || st->sent_version == NULL ||
+        strcmp(st->nack_version, st->sent_version) != 0)
+        return true;
+    return st->acked_version != NULL && strcmp(st->acked_version, st->sent_version) == 0;
 }
 
 void ads_delta_pump(xds_proxy *p)
@@ -269,19 +318,26 @@ void ads_delta_pump(xds_proxy *p)
     for (int i = 0; i < TRELLIS_XDS_TYPE_COUNT; i++) {
         trellis_xds_type t = xds_push_order[i];
         ads_type_state *st = &p->types[t];
-        if (!st->subscribed)
+        if (!st->subscribed || mbb_waits(p, t))
             continue;
-        const char *current = h->xds_snapshot_version(p->snapshot, t);
-        if (current == NULL)
-            current = "";
-        if (!st->pending && st->evaluated_version != NULL && strcmp(st->evaluated_version, current) == 0)
+        bool failed = false;
+        const retained_list *keep = mbb_retained(p, t, &failed);
+        if (failed) {
+            xds_proxy_finish(p, GRPC_RESOURCE_EXHAUSTED, "out of memory building a response");
+            return;
+        }
+        const char *target = keep ? keep->version : h->xds_snapshot_version(p->snapshot, t);
+        if (target == NULL)
+            target = "";
+        if (!st->pending && st->evaluated_version != NULL &&
+            strcmp(st->evaluated_version, target) == 0)
             continue;
-        if (st->error_version != NULL && strcmp(st->error_version, current) == 0 && !st->pending)
+        if (st->error_version != NULL && strcmp(st->error_version, target) == 0 && !st->pending)
             continue;
         byte_buf body;
         bb_init(&body, s->cfg.max_response_bytes);
         delta_build b;
-        bool ok = build_response(p, t, current, &body, &b);
+        bool ok = build_response(p, t, target, keep, &body, &b);
         st->pending = false;
         if (!ok || bb_failed(&body)) {
             char message[1200];
@@ -292,16 +348,20 @@ void ads_delta_pump(xds_proxy *p)
                 snprintf(message, sizeof(message),
                          "the %s response exceeds max_response_bytes (%zu) or memory ran out",
                          xds_type_info_of(t)->short_name, s->cfg.max_response_bytes);
-            xds_proxy_record_error(p, t, current, message, ok ? true : b.first_error);
+            xds_proxy_record_error(p, t, target, message, ok ? true : b.first_error);
             bb_free(&body);
             continue;
         }
         xds_proxy_clear_error(st);
         bool was_update = st->initial_sent && st->evaluated_version != NULL &&
-                          strcmp(st->evaluated_version, current) != 0;
-        xds_set_string(&st->evaluated_version, current);
+                          strcmp(st->evaluated_version, target) != 0;
+        xds_set_string(&st->evaluated_version, target);
         if (b.upserts == 0 && b.removals == 0 && st->initial_sent) {
             bb_free(&body);
+            /* Nothing differs from what the client holds: it holds this
+             * snapshot's version (unless it rejected the last response). */
+            if (last_response_taken(st))
+                mbb_on_current(p, t);
             continue;
         }
         refbuf *payload = refbuf_copy(body.data, body.len);
@@ -316,7 +376,7 @@ void ads_delta_pump(xds_proxy *p)
         }
         refbuf_unref(payload); /* the call holds its own reference */
         st->initial_sent = true;
-        xds_proxy_record_sent(p, t, current, nonce, b.upserts, was_update);
+        xds_proxy_record_sent(p, t, target, nonce, b.upserts, b.retained, was_update);
         return;
     }
 }

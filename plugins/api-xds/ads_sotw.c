@@ -26,6 +26,12 @@
  *  - One response in flight per stream; types wait as "pending" and are
  *    built from the newest snapshot when their turn comes (clusters, then
  *    endpoints, listeners, routes, secrets), so a slow reader coalesces.
+ *  - Sidecars, make before break (make_before_break.h): while the proxy may
+ *    hold listeners or routes naming clusters its snapshot dropped, its
+ *    Cluster and ClusterLoadAssignment responses keep them, under their own
+ *    version; the response without them follows the ACK of the listeners
+ *    and routes that stop naming them. A Listener or RouteConfiguration
+ *    response waits while the previous one of its type is unanswered.
  *  - Proxyless gRPC clients get listeners and routes first, and no cluster,
  *    endpoint or secret response while a listener or route response is
  *    unanswered. They subscribe to clusters by name, following their routes:
@@ -103,10 +109,16 @@ static void handle_request(xds_proxy *p, const Envoy__Service__Discovery__V3__Di
             xds_proxy_record_stale(p, info->type, nonce);
             return;
         }
+        st->answered_nonce = st->sent_nonce;
+        /* Taken when the proxy now reports the version sent; Envoy answers
+         * with its previous version a response it did not apply. */
+        bool taken = req->error_detail == NULL && st->sent_version != NULL &&
+                     strcmp(req->version_info, st->sent_version) == 0;
         if (req->error_detail != NULL)
             xds_proxy_record_nack(p, info->type, req->error_detail->message);
         else
             xds_proxy_record_ack(p, info->type, req->version_info);
+        mbb_on_answered(p, info->type, taken);
     }
     bool changed = update_subscription(st, info, req->resource_names, req->n_resource_names);
     if (!st->subscribed) {
@@ -142,30 +154,33 @@ void ads_sotw_on_message(xds_proxy *p, const uint8_t *data, size_t len)
     protobuf_c_message_free_unpacked(&req->base, NULL);
 }
 
-/* Whether type `t` needs a response now, given the snapshot's version. */
-static bool needs_response(ads_type_state *st, const char *current)
+/* Whether type `t` needs a response now; `target` is the version it would
+ * carry (the snapshot's, or a make-before-break union's). */
+static bool needs_response(xds_proxy *p, trellis_xds_type t, const char *target)
 {
+    ads_type_state *st = &p->types[t];
     if (!st->subscribed)
         return false;
     if (st->pending)
         return true;
     if (st->sent_nonce == 0 && st->client_version != NULL) {
-        if (strcmp(st->client_version, current) == 0) {
+        if (strcmp(st->client_version, target) == 0) {
             /* A reconnect with the current version: the client has it. */
-            xds_set_string(&st->sent_version, current);
-            xds_set_string(&st->acked_version, current);
+            xds_set_string(&st->sent_version, target);
+            xds_set_string(&st->acked_version, target);
             free(st->client_version);
             st->client_version = NULL;
+            mbb_on_current(p, t);
             return false;
         }
         free(st->client_version);
         st->client_version = NULL;
     }
-    if (st->sent_version != NULL && strcmp(st->sent_version, current) == 0)
+    if (st->sent_version != NULL && strcmp(st->sent_version, target) == 0)
         return false; /* sent (and ACKed, NACKed or in flight) */
-    if (st->error_version != NULL && strcmp(st->error_version, current) == 0)
+    if (st->error_version != NULL && strcmp(st->error_version, target) == 0)
         return false; /* cannot be built; reported */
-    if (st->idle_version != NULL && strcmp(st->idle_version, current) == 0)
+    if (st->idle_version != NULL && strcmp(st->idle_version, target) == 0)
         return false; /* nothing to send for this subscription */
     return true;
 }
@@ -176,16 +191,6 @@ static const trellis_xds_type proxyless_push_order[TRELLIS_XDS_TYPE_COUNT] = {
     TRELLIS_XDS_SECRET,
 };
 
-/* Whether the last response of type t has not been ACKed or NACKed yet. */
-static bool unanswered(const ads_type_state *st)
-{
-    if (st->sent_nonce == 0 || st->sent_version == NULL)
-        return false;
-    if (st->acked_version != NULL && strcmp(st->acked_version, st->sent_version) == 0)
-        return false;
-    return st->nack_version == NULL || strcmp(st->nack_version, st->sent_version) != 0;
-}
-
 void ads_sotw_pump(xds_proxy *p)
 {
     if (p->finishing || p->call == NULL || p->snapshot == NULL || !grpc_call_can_send(p->call))
@@ -195,33 +200,41 @@ void ads_sotw_pump(xds_proxy *p)
     bool proxyless = p->flavor == TRELLIS_XDS_PROXYLESS;
     /* proxyless: hold clusters, endpoints and secrets while the client has
      * not answered a listener or route response (see the top of this file) */
-    bool hold = proxyless && (unanswered(&p->types[TRELLIS_XDS_LISTENER]) ||
-                              unanswered(&p->types[TRELLIS_XDS_ROUTE]));
+    bool hold = proxyless && (xds_type_unanswered(&p->types[TRELLIS_XDS_LISTENER]) ||
+                              xds_type_unanswered(&p->types[TRELLIS_XDS_ROUTE]));
     for (int i = 0; i < TRELLIS_XDS_TYPE_COUNT; i++) {
         trellis_xds_type t = proxyless ? proxyless_push_order[i] : xds_push_order[i];
         if (hold && t != TRELLIS_XDS_LISTENER && t != TRELLIS_XDS_ROUTE)
             break;
         ads_type_state *st = &p->types[t];
-        const char *current = h->xds_snapshot_version(p->snapshot, t);
-        if (current == NULL)
-            current = "";
-        if (!needs_response(st, current))
+        if (!st->subscribed || mbb_waits(p, t))
+            continue;
+        bool failed = false;
+        const retained_list *keep = mbb_retained(p, t, &failed);
+        if (failed) {
+            xds_proxy_finish(p, GRPC_RESOURCE_EXHAUSTED, "out of memory building a response");
+            return;
+        }
+        const char *target = keep ? keep->version : h->xds_snapshot_version(p->snapshot, t);
+        if (target == NULL)
+            target = "";
+        if (!needs_response(p, t, target))
             continue;
         bool first_error = false;
-        const sotw_response *r =
-            response_cache_get(s->responses, p->snapshot, t, st->wildcard, &st->names, &first_error);
+        const sotw_response *r = response_cache_get(s->responses, p->snapshot, t, st->wildcard,
+                                                    &st->names, keep, &first_error);
         if (r == NULL) {
             xds_proxy_finish(p, GRPC_RESOURCE_EXHAUSTED, "out of memory building a response");
             return;
         }
         st->pending = false;
         if (r->error != NULL) {
-            xds_proxy_record_error(p, t, current, r->error, first_error);
+            xds_proxy_record_error(p, t, target, r->error, first_error);
             continue;
         }
         xds_proxy_clear_error(st);
         if (r->resource_count == 0 && !xds_type_info_of(t)->full_state) {
-            xds_set_string(&st->idle_version, current);
+            xds_set_string(&st->idle_version, target);
             continue;
         }
         free(st->idle_version);
@@ -234,7 +247,8 @@ void ads_sotw_pump(xds_proxy *p)
             xds_proxy_finish(p, GRPC_RESOURCE_EXHAUSTED, "out of memory sending a response");
             return;
         }
-        xds_proxy_record_sent(p, t, r->version, nonce, r->resource_count, is_update);
+        xds_proxy_record_sent(p, t, r->version, nonce, r->resource_count, r->retained_count,
+                              is_update);
         return; /* one response in flight; on_send_done pumps again */
     }
 }

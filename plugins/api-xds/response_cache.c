@@ -117,27 +117,32 @@ void xds_put_control_plane(byte_buf *b, uint32_t field, const char *identifier)
     pb_end_len(b, mark);
 }
 
-/* "<snapshot address>/<type>/<star>" for a wildcard, else "<address>/<type>/=name\nname\n" */
+/* "<snapshot address>/<type>/<star>" for a wildcard, else
+ * "<address>/<type>/=name\nname\n"; then "+<union version>" when resources
+ * are retained. */
 static char *make_key(trellis_xds_snapshot *snapshot, trellis_xds_type type, bool wildcard,
-                      const name_set *names)
+                      const name_set *names, const retained_list *keep)
 {
-    size_t len = 64;
+    size_t len = 64 + (keep ? RETENTION_VERSION_SIZE + 1 : 0);
     if (!wildcard)
         for (size_t i = 0; i < names->count; i++)
             len += strlen(names->names[i]) + 1;
     char *key = malloc(len);
     if (key == NULL)
         return NULL;
-    int n = snprintf(key, len, "%p/%d/%s", (void *)snapshot, (int)type, wildcard ? "*" : "=");
+    size_t n =
+        (size_t)snprintf(key, len, "%p/%d/%s", (void *)snapshot, (int)type, wildcard ? "*" : "=");
     if (!wildcard) {
         for (size_t i = 0; i < names->count; i++) {
             size_t l = strlen(names->names[i]);
             memcpy(key + n, names->names[i], l);
-            n += (int)l;
+            n += l;
             key[n++] = '\n';
         }
         key[n] = '\0';
     }
+    if (keep != NULL)
+        snprintf(key + n, len - n, "+%s", keep->version);
     return key;
 }
 
@@ -161,28 +166,43 @@ static bool append_resource(response_cache *c, response_entry *e, byte_buf *body
 }
 
 static bool build(response_cache *c, response_entry *e, trellis_xds_snapshot *snapshot,
-                  trellis_xds_type type, bool wildcard, const name_set *names, bool *first_error)
+                  trellis_xds_type type, bool wildcard, const name_set *names,
+                  const retained_list *keep, bool *first_error)
 {
     const trellis_host *h = c->host;
     byte_buf body;
     bb_init(&body, c->max_message_bytes);
-    const char *version = h->xds_snapshot_version(snapshot, type);
+    const char *version = keep ? keep->version : h->xds_snapshot_version(snapshot, type);
     e->version = strdup(version ? version : "");
     if (e->version == NULL)
         return false;
     if (e->version[0] != '\0')
         pb_put_string_field(&body, DISCOVERY_RESPONSE_VERSION_INFO, e->version);
-    size_t count = 0;
+    size_t count = 0, retained = 0;
     bool ok = true;
     if (wildcard) {
-        size_t n = h->xds_snapshot_count(snapshot, type);
-        for (size_t i = 0; i < n && ok; i++) {
-            ok = append_resource(c, e, &body, type, h->xds_snapshot_at(snapshot, type, i), first_error);
+        /* Both lists are in name order and disjoint: merge them, so the
+         * union reads like a snapshot's response. */
+        size_t n = h->xds_snapshot_count(snapshot, type), i = 0, k = 0;
+        size_t kept = keep ? keep->count : 0;
+        while (ok && (i < n || k < kept)) {
+            const trellis_xds_resource *own = i < n ? h->xds_snapshot_at(snapshot, type, i) : NULL;
+            const trellis_xds_resource *old = k < kept ? keep->items[k] : NULL;
+            bool take_old = old != NULL && (own == NULL || strcmp(old->name, own->name) < 0);
+            ok = append_resource(c, e, &body, type, take_old ? old : own, first_error);
+            if (take_old) {
+                k++;
+                retained++;
+            } else {
+                i++;
+            }
             count++;
         }
     } else {
         for (size_t i = 0; i < names->count && ok; i++) {
             const trellis_xds_resource *r = h->xds_snapshot_find(snapshot, type, names->names[i]);
+            if (r == NULL && keep != NULL && (r = retained_find(keep, names->names[i])) != NULL)
+                retained++;
             if (r == NULL)
                 continue; /* not there (yet): SotW sends what exists */
             ok = append_resource(c, e, &body, type, r, first_error);
@@ -212,16 +232,17 @@ static bool build(response_cache *c, response_entry *e, trellis_xds_snapshot *sn
         return false; /* out of memory while formatting the error */
     e->response.version = e->version;
     e->response.resource_count = count;
+    e->response.retained_count = retained;
     e->response.error = e->error;
     return true;
 }
 
 const sotw_response *response_cache_get(response_cache *c, trellis_xds_snapshot *snapshot,
                                         trellis_xds_type type, bool wildcard, const name_set *names,
-                                        bool *first_error)
+                                        const retained_list *keep, bool *first_error)
 {
     *first_error = false;
-    char *key = make_key(snapshot, type, wildcard, names);
+    char *key = make_key(snapshot, type, wildcard, names, keep);
     if (key == NULL)
         return NULL;
     uint64_t now = c->host->monotonic_ns();
@@ -241,7 +262,7 @@ const sotw_response *response_cache_get(response_cache *c, trellis_xds_snapshot 
         return NULL;
     }
     c->stats.builds++;
-    if (!build(c, e, snapshot, type, wildcard, names, first_error)) {
+    if (!build(c, e, snapshot, type, wildcard, names, keep, first_error)) {
         entry_free(c, e);
         free(key);
         return NULL;

@@ -10,7 +10,10 @@
  * A type is in sync when the proxy ACKed the version its snapshot holds (or
  * when there is nothing to send it: named routes or endpoints that do not
  * exist yet). A proxy is in sync when its identity was accepted, its first
- * snapshot arrived and every type it subscribed to is in sync.
+ * snapshot arrived and every type it subscribed to is in sync. A sidecar
+ * in the middle of a make-before-break change (make_before_break.h) is out
+ * of sync: its Cluster response carries the union's version, and
+ * resources_retained says how many resources it kept.
  */
 #include "sync_status.h"
 
@@ -112,8 +115,10 @@ static void append_type(text_buffer *out, const xds_proxy *p, trellis_xds_type t
     append_string_or_null(out, current_version(p, t));
     tb_append(out, ",\"version_sent\":");
     append_string_or_null(out, st->sent_version);
-    tb_appendf(out, ",\"nonce_sent\":\"%llu\",\"resources_sent\":%zu,\"sent_at\":",
-               (unsigned long long)st->sent_nonce, st->sent_count);
+    tb_appendf(out,
+               ",\"nonce_sent\":\"%llu\",\"resources_sent\":%zu,\"resources_retained\":%zu,"
+               "\"sent_at\":",
+               (unsigned long long)st->sent_nonce, st->sent_count, st->sent_retained);
     append_time(out, st->sent_nonce ? st->sent_at : 0);
     tb_append(out, ",\"version_acked\":");
     append_string_or_null(out, st->acked_version);

@@ -28,6 +28,11 @@ void xds_metrics_init(xds_metrics *m, const trellis_host *h, trellis_host_ctx *c
         const char *labels[] = {"type", xds_type_info_of((trellis_xds_type)t)->short_name, NULL};
         m->pushes[t] = h->metric_new(ctx, TRELLIS_METRIC_COUNTER, "trellis_xds_pushes_total",
                                      "Discovery responses sent.", labels, NULL, 0);
+        m->retained_pushes[t] = h->metric_new(
+            ctx, TRELLIS_METRIC_COUNTER, "trellis_xds_retained_pushes_total",
+            "Discovery responses that kept resources a sidecar's listeners or routes may still "
+            "use (make before break).",
+            labels, NULL, 0);
         m->acks[t] = h->metric_new(ctx, TRELLIS_METRIC_COUNTER, "trellis_xds_acks_total",
                                    "Discovery responses the proxy accepted.", labels, NULL, 0);
         m->nacks[t] = h->metric_new(ctx, TRELLIS_METRIC_COUNTER, "trellis_xds_nacks_total",

@@ -5,6 +5,8 @@
  *   trellis_xds_connected_proxies                 gauge: ADS streams with a known identity
  *   trellis_xds_refused_total{reason}             connections and streams turned away
  *   trellis_xds_pushes_total{type}                responses sent
+ *   trellis_xds_retained_pushes_total{type}       of which kept resources a sidecar's listeners
+ *                                                 or routes may still use (make before break)
  *   trellis_xds_acks_total{type}                  responses accepted by the proxy
  *   trellis_xds_nacks_total{type}                 responses rejected by the proxy
  *   trellis_xds_stale_requests_total              requests answering an outdated nonce (ignored)
@@ -34,6 +36,7 @@ typedef struct xds_metrics {
     trellis_metric *proxies;
     trellis_metric *refused[XDS_REFUSAL_COUNT];
     trellis_metric *pushes[TRELLIS_XDS_TYPE_COUNT];
+    trellis_metric *retained_pushes[TRELLIS_XDS_TYPE_COUNT];
     trellis_metric *acks[TRELLIS_XDS_TYPE_COUNT];
     trellis_metric *nacks[TRELLIS_XDS_TYPE_COUNT];
     trellis_metric *stale_requests;

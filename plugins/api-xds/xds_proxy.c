@@ -86,6 +86,7 @@ static void on_close(void *arg)
     p->call = NULL;
     if (p->watch)
         h->xds_unwatch(p->watch);
+    mbb_free(p);
     if (p->snapshot)
         h->xds_snapshot_unref(p->snapshot);
     if (p->identity != NULL && h->log_enabled(s->ctx, TRELLIS_LOG_INFO)) {
@@ -223,6 +224,7 @@ static void on_snapshot(void *arg, trellis_xds_snapshot *snapshot)
         h->xds_snapshot_unref(old);
         p->first_snapshot_seen = true;
     }
+    mbb_on_snapshot(p);
     pump(p);
 }
 
@@ -333,7 +335,7 @@ void xds_proxy_ignore_type(xds_proxy *p, const char *type_url)
 /* ------------------------------------------------------------------------ */
 
 void xds_proxy_record_sent(xds_proxy *p, trellis_xds_type type, const char *version, uint64_t nonce,
-                           size_t count, bool is_update)
+                           size_t count, size_t retained, bool is_update)
 {
     const trellis_host *h = host_of(p);
     ads_type_state *st = &p->types[type];
@@ -341,6 +343,10 @@ void xds_proxy_record_sent(xds_proxy *p, trellis_xds_type type, const char *vers
     st->sent_nonce = nonce;
     st->sent_at = h->wall_time();
     st->sent_count = count;
+    st->sent_retained = retained;
+    if (retained > 0)
+        h->metric_add(p->server->metrics.retained_pushes[type], 1);
+    mbb_on_sent(p, type);
     /* Latency is measured for updates only: the first response on a stream
      * carries a snapshot that may be hours old. */
     st->sent_changed_ns = is_update && p->first_snapshot_seen ? h->xds_snapshot_changed_ns(p->snapshot) : 0;
@@ -413,6 +419,11 @@ void xds_proxy_record_error(xds_proxy *p, trellis_xds_type type, const char *ver
         h->log_fields(p->server->ctx, TRELLIS_LOG_ERROR, "encode_failed", fields,
                       sizeof(fields) / sizeof(fields[0]));
     }
+}
+
+bool xds_type_unanswered(const ads_type_state *st)
+{
+    return st->sent_nonce != 0 && st->answered_nonce != st->sent_nonce;
 }
 
 void xds_proxy_clear_error(ads_type_state *st)

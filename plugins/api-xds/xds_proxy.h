@@ -29,6 +29,7 @@
 
 #include "byte_buf.h"
 #include "grpc_call.h"
+#include "make_before_break.h"
 #include "name_set.h"
 #include "strmap.h"
 #include "xds_server.h"
@@ -51,9 +52,11 @@ typedef struct ads_type_state {
     char *client_version;           /* SotW: version_info of the first request (a reconnect) */
     char *sent_version;
     uint64_t sent_nonce;            /* 0: nothing sent on this stream yet */
+    uint64_t answered_nonce;        /* the latest nonce a request answered (ACK or NACK) */
     uint64_t sent_changed_ns;       /* changed_ns of an update push, 0 otherwise (latency metric) */
     double sent_at;
     size_t sent_count;
+    size_t sent_retained;           /* resources kept for make before break (make_before_break.h) */
     char *acked_version;
     double acked_at;
     uint64_t ack_count;
@@ -94,6 +97,7 @@ typedef struct xds_proxy {
     unsigned unknown_types_logged;
 
     ads_type_state types[TRELLIS_XDS_TYPE_COUNT];
+    mbb_state mbb;                  /* sidecars: what the proxy may hold of listeners and routes */
 } xds_proxy;
 
 /* ---- shared by ads_sotw.c and ads_delta.c ---- */
@@ -112,8 +116,10 @@ void xds_proxy_finish(xds_proxy *p, int code, const char *fmt, ...)
  * xDS rule: the client's initial fetch for it simply times out). */
 void xds_proxy_ignore_type(xds_proxy *p, const char *type_url);
 
+/* `retained`: how many of the `count` resources (SotW), or of the names held
+ * back from removal (delta), are kept for make before break. */
 void xds_proxy_record_sent(xds_proxy *p, trellis_xds_type type, const char *version, uint64_t nonce,
-                           size_t count, bool is_update);
+                           size_t count, size_t retained, bool is_update);
 void xds_proxy_record_ack(xds_proxy *p, trellis_xds_type type, const char *version);
 void xds_proxy_record_nack(xds_proxy *p, trellis_xds_type type, const char *message);
 void xds_proxy_record_stale(xds_proxy *p, trellis_xds_type type, const char *nonce);
@@ -121,6 +127,9 @@ void xds_proxy_record_stale(xds_proxy *p, trellis_xds_type type, const char *non
 void xds_proxy_record_error(xds_proxy *p, trellis_xds_type type, const char *version,
                             const char *error, bool first_sight);
 void xds_proxy_clear_error(ads_type_state *st);
+
+/* Whether the latest response of a type has been neither ACKed nor NACKed. */
+bool xds_type_unanswered(const ads_type_state *st);
 
 /* The stream's nonce as a protobuf string field `field`, into out (>= 32 bytes). */
 size_t xds_nonce_field(uint32_t field, uint64_t nonce, uint8_t *out);

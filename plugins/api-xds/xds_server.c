@@ -47,6 +47,7 @@ xds_server *xds_server_new(const trellis_host *host, trellis_host_ctx *ctx, cons
     s->request_bytes_budget = cfg->max_request_bytes * 8 > (64u << 20) ? cfg->max_request_bytes * 8
                                                                       : (64u << 20);
     strmap_init(&s->identity_streams);
+    retention_registry_init(&s->retentions, host);
     snprintf(s->control_plane, sizeof(s->control_plane), "trellis/%s", TRELLIS_PLUGIN_VERSION);
     s->resources = resource_cache_new(cfg->cache_bytes / 2, cfg->max_response_bytes);
     if (s->resources != NULL)
@@ -335,6 +336,7 @@ void xds_server_free(xds_server *s)
         close(s->spare_fd);
     response_cache_free(s->responses);
     resource_cache_free(s->resources);
+    retention_registry_free(&s->retentions); /* the streams released theirs when they closed */
     strmap_free(&s->identity_streams);
     free(s);
 }

@@ -16,6 +16,7 @@
 
 #include "resource_cache.h"
 #include "response_cache.h"
+#include "retention.h"
 #include "strmap.h"
 #include "xds_metrics.h"
 
@@ -69,6 +70,7 @@ typedef struct xds_server {
 
     resource_cache *resources;
     response_cache *responses;
+    retention_registry retentions;  /* make before break, shared by the streams holding them */
     xds_metrics metrics;
     char control_plane[64];         /* ControlPlane.identifier in every response */
 

@@ -40,9 +40,12 @@ function startServer(b) {
 async function main() {
   await Promise.all(spec.backends.map(startServer));
   const Client = grpc.makeGenericClientConstructor(service, 'Echo');
-  // The bootstrap goes in as a channel option: with grpc-js 1.14.7 and
-  // grpc-js-xds 1.14.1, GRPC_XDS_BOOTSTRAP is read too late (the resolver
-  // starts without it and fails on a null bootstrap).
+  // The bootstrap comes with the spec, so it goes in as a channel option: no
+  // file to write, and the channel gets an xDS client of its own.
+  // GRPC_XDS_BOOTSTRAP works too with grpc-js 1.14.7 and grpc-js-xds 1.14.1
+  // when it is in the environment before the process starts (the README's
+  // client runs that way, tests/integration/test_readme_xds.py); grpc-js-xds
+  // reads it once, for its process-wide client.
   const client = new Client(spec.target, grpc.credentials.createInsecure(), {
     'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(spec.bootstrap),
   });

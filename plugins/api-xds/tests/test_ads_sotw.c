@@ -350,7 +350,10 @@ static void test_slow_reader_coalesces(void)
 }
 
 /* One snapshot changes clusters and routes at once: both types arrive, in
- * order (clusters first), each after the previous one went out. */
+ * order (clusters first), each after the previous one went out. From the
+ * second round on, the cluster the routes leave stays in that Cluster
+ * response and goes in a third one, after the routes' ACK (make before
+ * break, test_make_before_break.c has the details). */
 static void test_two_types_change_together(void)
 {
     xds_env e;
@@ -371,9 +374,12 @@ static void test_two_types_change_together(void)
     }
     for (int round = 0; round < 20; round++) {
         fake_snapshot *next = fake_snapshot_new(10 + (uint64_t)round);
-        char cluster[32], timeout[16];
+        char cluster[16], previous[16], timeout[16], both[64], now[64];
         snprintf(cluster, sizeof(cluster), "c%d", round + 10);
+        snprintf(previous, sizeof(previous), "c%d", round + 9);
         snprintf(timeout, sizeof(timeout), "%ds", round + 1);
+        snprintf(both, sizeof(both), "c1,%s,%s", previous, cluster);
+        snprintf(now, sizeof(now), "c1,%s", cluster);
         fake_snapshot_add(next, TRELLIS_XDS_LISTENER, "lds_ingress_0.0.0.0_15000",
                           listener_json("lds_ingress_0.0.0.0_15000", 15000));
         fake_snapshot_add(next, TRELLIS_XDS_CLUSTER, "c1", cluster_json("c1", "1s"));
@@ -385,9 +391,20 @@ static void test_two_types_change_together(void)
         CHECK(a != NULL && strcmp(a->type_url, CDS) == 0);
         CHECK(b != NULL && strcmp(b->type_url, RDS) == 0);
         if (a)
+            CHECK_STR(response_names(a), round == 0 ? now : both);
+        if (a)
             tc_ack(t, s, a, NULL);
         if (b)
             tc_ack(t, s, b, r1);
+        if (round > 0) {
+            Envoy__Service__Discovery__V3__DiscoveryResponse *c = tc_next(t, s, 2000);
+            CHECK(c != NULL && strcmp(c->type_url, CDS) == 0);
+            if (c) {
+                CHECK_STR(response_names(c), now);
+                tc_ack(t, s, c, NULL);
+            }
+            free_response(c);
+        }
         free_response(a);
         free_response(b);
         if (a == NULL || b == NULL)

@@ -5,7 +5,9 @@
     passes envoy-validate's strict `ads` client (upstream Envoy v3 schema,
     unknown fields rejected, PGV rules), which ACKs valid responses like
     Envoy (needs XDS_CLIENT_DIR with node_modules/@grpc/grpc-js: tests/js,
-    installed by `npm ci`; fails without it);
+    installed by `npm ci`; fails without it); so does every response a
+    sidecar gets through an UpdateRoute (the make-before-break union, the
+    routes, the clusters without the old one);
   * an UpdateRoute reaches a connected proxy as a new RouteConfiguration,
     the proxy shows in sync in GET /debug/proxies once it ACKed, and the push
     latency is measured;
@@ -17,8 +19,9 @@
     moves the traffic (tests/grpc_echo.js; tests/integration/
     test_proxyless_grpc.py has the full proxyless suite);
   * make before break on an UpdateRoute: a proxyless client gets the new
-    routes before the Cluster response that drops the old cluster (a sidecar
-    does not yet: a known bug, marked xfail).
+    routes before the Cluster response that drops the old cluster; a
+    sidecar (wildcard CDS) gets a Cluster response with both clusters, then
+    the routes, then (after its ACK of the routes) one without the old.
 
 The ADS client is xds_probe (tests/xds_probe.c), one JSON line per event.
 """
@@ -149,20 +152,56 @@ def server(trellis, tmp_path):
     s.process.stop()
 
 
-@pytest.mark.parametrize("names", [None, "api.local:8080"], ids=["sidecar", "proxyless"])
-def test_every_resource_passes_the_strict_ads_client(server, names):
+def strict_ads_client(server, *extra):
     client_dir = lib.xds_client_dir("@grpc/grpc-js")  # envoy-validate's ads mode runs it
     assert VALIDATOR.is_file(), f"envoy-validate not found at {VALIDATOR}"
     args = ["/usr/bin/python3", str(VALIDATOR), "ads", "--server", server.xds,
-            "--node", "mesh/m/virtualNode/web"]
-    if names:
-        args += ["--names", names]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=lib.scaled(120),
-                          env=dict(os.environ, XDS_CLIENT_DIR=str(client_dir)))
+            "--node", "mesh/m/virtualNode/web", *extra]
+    return args, dict(os.environ, XDS_CLIENT_DIR=str(client_dir))
+
+
+@pytest.mark.parametrize("names", [None, "api.local:8080"], ids=["sidecar", "proxyless"])
+def test_every_resource_passes_the_strict_ads_client(server, names):
+    args, env = strict_ads_client(server, *(["--names", names] if names else []))
+    done = subprocess.run(args, capture_output=True, text=True, timeout=lib.scaled(120), env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "VALID:" in done.stdout and " 0 error(s)" in done.stdout, done.stdout
     # envoy-validate ACKed everything: nothing is left rejected
     assert server.metric("trellis_xds_nacks_total") == 0
+
+
+def test_every_response_through_an_update_passes_the_strict_ads_client(server):
+    """The strict client stays connected (as a sidecar) while UpdateRoute
+    moves rt from api to api2: the union Cluster response, the routes and the
+    Cluster response without api are all valid (a duplicate in one response
+    or an invalid resource would be reported and NACKed)."""
+    old, new = "cds_egress_m_api_http_8080", "cds_egress_m_api2_http_8080"
+    quiet = lib.scaled(6)
+    args, env = strict_ads_client(server, "--exchanges", "--quiet-after", str(quiet),
+                                  "--timeout", str(lib.scaled(90)))
+    validator = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lib.wait_until(lambda: any(p["types"].get("RouteConfiguration", {}).get("version_acked")
+                                   for p in server.proxies()["proxies"]) and
+                       server.proxies()["summary"]["out_of_sync"] == 0,
+                       lib.scaled(20), "the strict client to ACK everything")
+        server.client.update_route(meshName="m", virtualRouterName="r", routeName="rt",
+                                   spec=am.http_route(("api2", 1)))
+        out, err = validator.communicate(timeout=lib.scaled(120))
+    finally:
+        if validator.poll() is None:
+            validator.kill()
+            validator.wait()
+    assert validator.returncode == 0, out + err
+    assert "VALID:" in out and " 0 error(s)" in out, out
+    assert server.metric("trellis_xds_nacks_total") == 0
+    responses = [json.loads(line) for line in out.splitlines() if line.startswith("  {")]
+    responses = [x for x in responses if x.get("dir") == "response"]
+    both = first_index(responses, lambda x: x["type"] == "CDS" and {old, new} <= set(x["resources"]))
+    dropped = first_index(responses, lambda x: x["type"] == "CDS" and new in x["resources"]
+                          and old not in x["resources"])
+    assert both is not None and dropped is not None, responses
+    assert any(x["type"] == "RDS" for x in responses[both:dropped]), responses
 
 
 def test_update_route_reaches_the_proxy(server):
@@ -235,18 +274,21 @@ def test_proxyless_client_gets_the_new_route_before_losing_its_cluster(server):
     assert new_routes < dropped, f"the Cluster response without {old} came first: {events}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug, api.xds: a sidecar (wildcard CDS) gets the Cluster response without api (and "
-    "with api2) before the RouteConfiguration that moves rt to api2, so Envoy has no cluster "
-    "for the routes it still uses until the RDS update arrives; make-before-break needs a "
-    "Cluster response with both, then the routes, then one without api"))
 def test_sidecar_keeps_the_old_cluster_until_it_has_the_new_route(server):
+    """Make before break for a sidecar (wildcard CDS): the first Cluster
+    response after the UpdateRoute carries api2 and still api (under its own
+    version), the routes naming api2 follow, and only then a Cluster response
+    without api, under another version. Envoy never holds routes naming a
+    cluster it does not have (503 NC)."""
     events, old, new = route_moves(server)
     new_routes = first_index(events, lambda e: e.get("type") == "RouteConfiguration")
     dropped = first_index(events, lambda e: e.get("type") == "Cluster" and old not in e["resources"])
     added = first_index(events, lambda e: e.get("type") == "Cluster" and new in e["resources"])
     assert None not in (new_routes, dropped, added), events
     assert added < new_routes < dropped, events
+    assert old in events[added]["resources"], events
+    assert events[added]["version"] != events[dropped]["version"], events
+    assert server.metric("trellis_xds_retained_pushes_total", 'type="Cluster"') >= 1
 
 
 def test_nack_is_logged_and_shown(server):
