@@ -175,7 +175,7 @@ void ads_delta_on_message(xds_proxy *p, const uint8_t *data, size_t len)
 }
 
 /* Appends one Resource (field 2) holding `r`; false with *error set. */
-static bool put_resource(xds_proxy *p, byte_buf *body, trellis_xds_type type,
+static bool put_resource(xds_proxy *p, byte_buffer *body, trellis_xds_type type,
                          const trellis_xds_resource *r, const char **error, bool *first_error)
 {
     const refbuf *any = resource_cache_get(p->server->resources, type, r, error, first_error);
@@ -233,7 +233,7 @@ static bool exists(xds_proxy *p, trellis_xds_type t, const retained_list *keep, 
  * to hold. Returns false on an encode error (nothing is changed then).
  */
 static bool build_response(xds_proxy *p, trellis_xds_type t, const char *version,
-                           const retained_list *keep, byte_buf *body, delta_build *out)
+                           const retained_list *keep, byte_buffer *body, delta_build *out)
 {
     ads_type_state *st = &p->types[t];
     memset(out, 0, sizeof(*out));
@@ -334,7 +334,7 @@ void ads_delta_pump(xds_proxy *p)
             continue;
         if (st->error_version != NULL && strcmp(st->error_version, target) == 0 && !st->pending)
             continue;
-        byte_buf body;
+        byte_buffer body;
         bb_init(&body, s->cfg.max_response_bytes);
         delta_build b;
         bool ok = build_response(p, t, target, keep, &body, &b);

@@ -145,7 +145,7 @@ static wkt_kind wkt_of(const ProtobufCMessageDescriptor *d)
 }
 
 static bool encode_message_body(encoder *e, const ProtobufCMessageDescriptor *desc,
-                                const json_t *value, byte_buf *out);
+                                const json_t *value, byte_buffer *out);
 
 /* ------------------------------------------------------------------------ */
 /* Scalars                                                                   */
@@ -255,7 +255,7 @@ static int base64_value(unsigned char c)
 }
 
 /* Standard or URL-safe base64, padding optional. Appends the bytes to out. */
-static bool base64_decode_into(const char *s, size_t len, byte_buf *out)
+static bool base64_decode_into(const char *s, size_t len, byte_buffer *out)
 {
     while (len > 0 && s[len - 1] == '=')
         len--;
@@ -425,7 +425,7 @@ static bool read_scalar(encoder *e, const ProtobufCFieldDescriptor *f, const jso
 
 /* Writes a scalar's payload (no tag). */
 static bool put_scalar_payload(encoder *e, const ProtobufCFieldDescriptor *f, const scalar *s,
-                               byte_buf *out)
+                               byte_buffer *out)
 {
     switch (s->wire) {
     case PB_WIRE_VARINT:
@@ -453,7 +453,7 @@ static bool put_scalar_payload(encoder *e, const ProtobufCFieldDescriptor *f, co
 }
 
 static bool put_scalar_field(encoder *e, const ProtobufCFieldDescriptor *f, const json_t *v,
-                             bool skip_default, byte_buf *out)
+                             bool skip_default, byte_buffer *out)
 {
     scalar s;
     if (!read_scalar(e, f, v, &s))
@@ -503,7 +503,7 @@ static bool parse_duration(const char *s, int64_t *seconds, int32_t *nanos)
     return true;
 }
 
-static void put_seconds_nanos(byte_buf *out, int64_t seconds, int32_t nanos)
+static void put_seconds_nanos(byte_buffer *out, int64_t seconds, int32_t nanos)
 {
     if (seconds != 0) {
         pb_put_tag(out, 1, PB_WIRE_VARINT);
@@ -515,7 +515,7 @@ static void put_seconds_nanos(byte_buf *out, int64_t seconds, int32_t nanos)
     }
 }
 
-static bool encode_duration(encoder *e, const json_t *v, byte_buf *out)
+static bool encode_duration(encoder *e, const json_t *v, byte_buffer *out)
 {
     int64_t seconds;
     int32_t nanos;
@@ -602,7 +602,7 @@ static bool parse_timestamp(const char *s, int64_t *seconds, int32_t *nanos)
     return true;
 }
 
-static bool encode_timestamp(encoder *e, const json_t *v, byte_buf *out)
+static bool encode_timestamp(encoder *e, const json_t *v, byte_buffer *out)
 {
     int64_t seconds;
     int32_t nanos;
@@ -613,10 +613,10 @@ static bool encode_timestamp(encoder *e, const json_t *v, byte_buf *out)
     return true;
 }
 
-static bool encode_value_body(encoder *e, const json_t *v, byte_buf *out);
+static bool encode_value_body(encoder *e, const json_t *v, byte_buffer *out);
 
 /* google.protobuf.Struct: fields (1) is map<string, Value>. */
-static bool encode_struct_body(encoder *e, const json_t *v, byte_buf *out)
+static bool encode_struct_body(encoder *e, const json_t *v, byte_buffer *out)
 {
     if (!json_is_object(v))
         return fail(e, "expected an object for google.protobuf.Struct, got %s", json_kind(v));
@@ -639,7 +639,7 @@ static bool encode_struct_body(encoder *e, const json_t *v, byte_buf *out)
 }
 
 /* google.protobuf.ListValue: values (1) is repeated Value. */
-static bool encode_list_body(encoder *e, const json_t *v, byte_buf *out)
+static bool encode_list_body(encoder *e, const json_t *v, byte_buffer *out)
 {
     if (!json_is_array(v))
         return fail(e, "expected an array for google.protobuf.ListValue, got %s", json_kind(v));
@@ -660,7 +660,7 @@ static bool encode_list_body(encoder *e, const json_t *v, byte_buf *out)
 /* google.protobuf.Value: a oneof of null_value (1), number_value (2),
  * string_value (3), bool_value (4), struct_value (5), list_value (6); oneof
  * members are written even when they hold the default. */
-static bool encode_value_body(encoder *e, const json_t *v, byte_buf *out)
+static bool encode_value_body(encoder *e, const json_t *v, byte_buffer *out)
 {
     if (++e->depth > PB_JSON_MAX_DEPTH)
         return fail(e, "nested more than %d levels deep", PB_JSON_MAX_DEPTH);
@@ -714,11 +714,11 @@ static bool has_custom_json(wkt_kind kind)
 }
 
 static bool encode_object_fields(encoder *e, const ProtobufCMessageDescriptor *desc,
-                                 const json_t *v, bool in_any, byte_buf *out);
+                                 const json_t *v, bool in_any, byte_buffer *out);
 
 /* google.protobuf.Any: {"@type": URL, ...fields of URL's message} or, for a
  * well-known type with its own JSON form, {"@type": URL, "value": ...}. */
-static bool encode_any_body(encoder *e, const json_t *v, byte_buf *out)
+static bool encode_any_body(encoder *e, const json_t *v, byte_buffer *out)
 {
     if (!json_is_object(v))
         return fail(e, "expected an object with \"@type\" for google.protobuf.Any, got %s",
@@ -798,7 +798,7 @@ static bool is_map_field(const ProtobufCFieldDescriptor *f)
 }
 
 static bool encode_message_field(encoder *e, const ProtobufCFieldDescriptor *f, const json_t *v,
-                                 byte_buf *out)
+                                 byte_buffer *out)
 {
     pb_put_tag(out, f->id, PB_WIRE_LEN);
     size_t mark = pb_begin_len(out);
@@ -809,7 +809,7 @@ static bool encode_message_field(encoder *e, const ProtobufCFieldDescriptor *f, 
 }
 
 static bool encode_singular(encoder *e, const ProtobufCFieldDescriptor *f, const json_t *v,
-                            byte_buf *out)
+                            byte_buffer *out)
 {
     if (f->type == PROTOBUF_C_TYPE_MESSAGE)
         return encode_message_field(e, f, v, out);
@@ -818,7 +818,8 @@ static bool encode_singular(encoder *e, const ProtobufCFieldDescriptor *f, const
     return put_scalar_field(e, f, v, !has_presence, out);
 }
 
-static bool encode_map(encoder *e, const ProtobufCFieldDescriptor *f, const json_t *v, byte_buf *out)
+static bool encode_map(encoder *e, const ProtobufCFieldDescriptor *f, const json_t *v,
+                       byte_buffer *out)
 {
     if (!json_is_object(v))
         return fail(e, "expected an object for map field \"%s\", got %s", f->name, json_kind(v));
@@ -867,7 +868,7 @@ static bool is_packable(ProtobufCType type)
 }
 
 static bool encode_repeated(encoder *e, const ProtobufCFieldDescriptor *f, const json_t *v,
-                            byte_buf *out)
+                            byte_buffer *out)
 {
     if (!json_is_array(v))
         return fail(e, "expected an array for repeated field \"%s\", got %s", f->name, json_kind(v));
@@ -907,7 +908,7 @@ static bool encode_repeated(encoder *e, const ProtobufCFieldDescriptor *f, const
 /* The ordinary form: an object of fields by proto name. `in_any`: the object
  * is an Any's payload, whose "@type" was consumed by the Any. */
 static bool encode_object_fields(encoder *e, const ProtobufCMessageDescriptor *desc,
-                                 const json_t *v, bool in_any, byte_buf *out)
+                                 const json_t *v, bool in_any, byte_buffer *out)
 {
     if (!json_is_object(v))
         return fail(e, "expected an object for %s, got %s", desc->name, json_kind(v));
@@ -960,7 +961,7 @@ static bool encode_object_fields(encoder *e, const ProtobufCMessageDescriptor *d
 }
 
 static bool encode_message_body(encoder *e, const ProtobufCMessageDescriptor *desc,
-                                const json_t *v, byte_buf *out)
+                                const json_t *v, byte_buffer *out)
 {
     if (++e->depth > PB_JSON_MAX_DEPTH)
         return fail(e, "nested more than %d levels deep", PB_JSON_MAX_DEPTH);
@@ -1004,7 +1005,7 @@ static void encoder_init(encoder *e, char *err, size_t err_size)
         err[0] = '\0';
 }
 
-bool pb_json_encode(const ProtobufCMessageDescriptor *desc, const json_t *value, byte_buf *out,
+bool pb_json_encode(const ProtobufCMessageDescriptor *desc, const json_t *value, byte_buffer *out,
                     char *err, size_t err_size)
 {
     encoder e;
@@ -1026,7 +1027,7 @@ static json_t *parse_strict(const char *json, size_t len, char *err, size_t err_
 }
 
 bool pb_json_encode_text(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
-                         byte_buf *out, char *err, size_t err_size)
+                         byte_buffer *out, char *err, size_t err_size)
 {
     json_t *root = parse_strict(json, len, err, err_size);
     if (root == NULL)
@@ -1037,7 +1038,7 @@ bool pb_json_encode_text(const ProtobufCMessageDescriptor *desc, const char *jso
 }
 
 bool pb_json_encode_any_text(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
-                             byte_buf *out, char *err, size_t err_size)
+                             byte_buffer *out, char *err, size_t err_size)
 {
     json_t *root = parse_strict(json, len, err, err_size);
     if (root == NULL)

@@ -28,23 +28,23 @@
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 
-#include "byte_buf.h"
+#include "byte_buffer.h"
 
 /* Appends the encoding of `value` as message `desc` (the message's fields,
  * no tag or length) to `out`. On failure returns false with "path: reason" in
  * err (NUL-terminated, truncated to err_size) and `out` in an unspecified
  * state. */
-bool pb_json_encode(const ProtobufCMessageDescriptor *desc, const json_t *value, byte_buf *out,
+bool pb_json_encode(const ProtobufCMessageDescriptor *desc, const json_t *value, byte_buffer *out,
                     char *err, size_t err_size);
 
 /* The same from JSON text (parsed strictly: duplicate keys are an error). */
 bool pb_json_encode_text(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
-                         byte_buf *out, char *err, size_t err_size);
+                         byte_buffer *out, char *err, size_t err_size);
 
 /* Appends a google.protobuf.Any body (type_url = "type.googleapis.com/" +
  * desc->name, value = the encoded message) for a resource given as JSON text
  * without its own "@type". */
 bool pb_json_encode_any_text(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
-                             byte_buf *out, char *err, size_t err_size);
+                             byte_buffer *out, char *err, size_t err_size);
 
 #endif

@@ -23,18 +23,18 @@ size_t pb_varint_encode(uint64_t value, uint8_t *out)
     return n;
 }
 
-void pb_put_varint(byte_buf *b, uint64_t value)
+void pb_put_varint(byte_buffer *b, uint64_t value)
 {
     uint8_t tmp[10];
     bb_append(b, tmp, pb_varint_encode(value, tmp));
 }
 
-void pb_put_tag(byte_buf *b, uint32_t field, enum pb_wire_type wire)
+void pb_put_tag(byte_buffer *b, uint32_t field, enum pb_wire_type wire)
 {
     pb_put_varint(b, ((uint64_t)field << 3) | (uint64_t)wire);
 }
 
-void pb_put_fixed32(byte_buf *b, uint32_t value)
+void pb_put_fixed32(byte_buffer *b, uint32_t value)
 {
     uint8_t tmp[4];
     for (int i = 0; i < 4; i++)
@@ -42,7 +42,7 @@ void pb_put_fixed32(byte_buf *b, uint32_t value)
     bb_append(b, tmp, 4);
 }
 
-void pb_put_fixed64(byte_buf *b, uint64_t value)
+void pb_put_fixed64(byte_buffer *b, uint64_t value)
 {
     uint8_t tmp[8];
     for (int i = 0; i < 8; i++)
@@ -50,26 +50,26 @@ void pb_put_fixed64(byte_buf *b, uint64_t value)
     bb_append(b, tmp, 8);
 }
 
-void pb_put_bytes_field(byte_buf *b, uint32_t field, const void *data, size_t len)
+void pb_put_bytes_field(byte_buffer *b, uint32_t field, const void *data, size_t len)
 {
     pb_put_tag(b, field, PB_WIRE_LEN);
     pb_put_varint(b, len);
     bb_append(b, data, len);
 }
 
-void pb_put_string_field(byte_buf *b, uint32_t field, const char *s)
+void pb_put_string_field(byte_buffer *b, uint32_t field, const char *s)
 {
     pb_put_bytes_field(b, field, s, strlen(s));
 }
 
-size_t pb_begin_len(byte_buf *b)
+size_t pb_begin_len(byte_buffer *b)
 {
     size_t mark = b->len;
     bb_append_byte(b, 0);
     return mark;
 }
 
-void pb_end_len(byte_buf *b, size_t mark)
+void pb_end_len(byte_buffer *b, size_t mark)
 {
     if (b->failed)
         return;

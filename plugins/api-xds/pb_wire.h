@@ -1,5 +1,5 @@
 /*
- * Protocol buffers wire format, written directly into a byte_buf: tags,
+ * Protocol buffers wire format, written directly into a byte_buffer: tags,
  * varints, zigzag, fixed-width and length-delimited values. Shared by the
  * JSON encoder and the hand-written discovery messages.
  */
@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "byte_buf.h"
+#include "byte_buffer.h"
 
 enum pb_wire_type {
     PB_WIRE_VARINT = 0,
@@ -24,13 +24,13 @@ size_t pb_varint_size(uint64_t value);
 /* Writes the varint into out (at least 10 bytes); returns its size. */
 size_t pb_varint_encode(uint64_t value, uint8_t *out);
 
-void pb_put_varint(byte_buf *b, uint64_t value);
-void pb_put_tag(byte_buf *b, uint32_t field, enum pb_wire_type wire);
-void pb_put_fixed32(byte_buf *b, uint32_t value);
-void pb_put_fixed64(byte_buf *b, uint64_t value);
+void pb_put_varint(byte_buffer *b, uint64_t value);
+void pb_put_tag(byte_buffer *b, uint32_t field, enum pb_wire_type wire);
+void pb_put_fixed32(byte_buffer *b, uint32_t value);
+void pb_put_fixed64(byte_buffer *b, uint64_t value);
 /* tag + length + bytes */
-void pb_put_bytes_field(byte_buf *b, uint32_t field, const void *data, size_t len);
-void pb_put_string_field(byte_buf *b, uint32_t field, const char *s);
+void pb_put_bytes_field(byte_buffer *b, uint32_t field, const void *data, size_t len);
+void pb_put_string_field(byte_buffer *b, uint32_t field, const char *s);
 
 static inline uint64_t pb_zigzag32(int32_t v)
 {
@@ -46,8 +46,8 @@ static inline uint64_t pb_zigzag64(int64_t v)
  *   size_t mark = pb_begin_len(b);  ... write content ...  pb_end_len(b, mark);
  * Reserves one length byte and widens it afterwards if the content needs more.
  */
-size_t pb_begin_len(byte_buf *b);
-void pb_end_len(byte_buf *b, size_t mark);
+size_t pb_begin_len(byte_buffer *b);
+void pb_end_len(byte_buffer *b, size_t mark);
 
 /* Reads a varint from [*p, end); false if truncated or longer than 10 bytes. */
 bool pb_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *value);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "byte_buf.h"
+#include "byte_buffer.h"
 #include "pb_json.h"
 #include "strmap.h"
 #include "xds_types.h"
@@ -112,7 +112,7 @@ const refbuf *resource_cache_get(resource_cache *c, trellis_xds_type type,
         *error = "out of memory";
         return NULL;
     }
-    byte_buf out;
+    byte_buffer out;
     bb_init(&out, c->max_resource_bytes);
     char message[1024];
     c->stats.encodes++;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "byte_buf.h"
+#include "byte_buffer.h"
 #include "pb_wire.h"
 #include "strmap.h"
 #include "xds_types.h"
@@ -109,7 +109,7 @@ void response_cache_free(response_cache *c)
     free(c);
 }
 
-void xds_put_control_plane(byte_buf *b, uint32_t field, const char *identifier)
+void xds_put_control_plane(byte_buffer *b, uint32_t field, const char *identifier)
 {
     pb_put_tag(b, field, PB_WIRE_LEN);
     size_t mark = pb_begin_len(b);
@@ -147,7 +147,7 @@ static char *make_key(trellis_xds_snapshot *snapshot, trellis_xds_type type, boo
 }
 
 /* Appends one resource as `resources` (field 2); false with e->error set. */
-static bool append_resource(response_cache *c, response_entry *e, byte_buf *body,
+static bool append_resource(response_cache *c, response_entry *e, byte_buffer *body,
                             trellis_xds_type type, const trellis_xds_resource *r, bool *first_error)
 {
     const char *error = NULL;
@@ -170,7 +170,7 @@ static bool build(response_cache *c, response_entry *e, trellis_xds_snapshot *sn
                   const retained_list *keep, bool *first_error)
 {
     const trellis_host *h = c->host;
-    byte_buf body;
+    byte_buffer body;
     bb_init(&body, c->max_message_bytes);
     const char *version = keep ? keep->version : h->xds_snapshot_version(snapshot, type);
     e->version = strdup(version ? version : "");

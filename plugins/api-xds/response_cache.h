@@ -69,7 +69,7 @@ void response_cache_sweep(response_cache *c, uint64_t idle_before_ns);
 void response_cache_get_stats(const response_cache *c, response_cache_stats *out);
 
 /* Appends the control_plane field (DiscoveryResponse 6 / DeltaDiscoveryResponse 7). */
-struct byte_buf;
-void xds_put_control_plane(struct byte_buf *b, uint32_t field, const char *identifier);
+struct byte_buffer;
+void xds_put_control_plane(struct byte_buffer *b, uint32_t field, const char *identifier);
 
 #endif

@@ -27,7 +27,7 @@
 
 #include <trellis/plugin.h>
 
-#include "byte_buf.h"
+#include "byte_buffer.h"
 #include "grpc_call.h"
 #include "make_before_break.h"
 #include "name_set.h"

@@ -5,72 +5,19 @@
 
 #include "crc32c.h"
 
-/* ---- byte buffer ---- */
+/* ---- writing ---- */
 
-void bb_init(byte_buffer *b, size_t limit)
-{
-    *b = (byte_buffer){.limit = limit};
-}
-
-void bb_free(byte_buffer *b)
-{
-    free(b->data);
-    *b = (byte_buffer){.limit = b->limit};
-}
-
-void bb_reset(byte_buffer *b)
-{
-    b->len = 0;
-    b->failed = false;
-}
-
-bool bb_reserve(byte_buffer *b, size_t extra)
-{
-    if (b->failed)
-        return false;
-    if (extra > b->limit || b->len > b->limit - extra) {
-        b->failed = true;
-        return false;
-    }
-    if (b->len + extra <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + extra)
-        cap = cap > b->limit / 2 ? b->limit : cap * 2;
-    unsigned char *grown = realloc(b->data, cap);
-    if (grown == NULL) {
-        b->failed = true;
-        return false;
-    }
-    b->data = grown;
-    b->cap = cap;
-    return true;
-}
-
-void bb_put_bytes(byte_buffer *b, const void *p, size_t n)
-{
-    if (n == 0 || !bb_reserve(b, n))
-        return;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
-void bb_put_u8(byte_buffer *b, uint8_t v)
-{
-    bb_put_bytes(b, &v, 1);
-}
-
-void bb_put_u32(byte_buffer *b, uint32_t v)
+void frame_put_le32(byte_buffer *b, uint32_t v)
 {
     unsigned char le[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
                            (unsigned char)(v >> 24)};
-    bb_put_bytes(b, le, sizeof(le));
+    bb_append(b, le, sizeof(le));
 }
 
-void bb_put_u64(byte_buffer *b, uint64_t v)
+void frame_put_le64(byte_buffer *b, uint64_t v)
 {
-    bb_put_u32(b, (uint32_t)v);
-    bb_put_u32(b, (uint32_t)(v >> 32));
+    frame_put_le32(b, (uint32_t)v);
+    frame_put_le32(b, (uint32_t)(v >> 32));
 }
 
 static void store_le32(unsigned char *p, uint32_t v)
@@ -90,7 +37,7 @@ size_t frame_begin(byte_buffer *b)
 {
     size_t offset = b->len;
     static const unsigned char zero_header[FRAME_HEADER_SIZE] = {0};
-    bb_put_bytes(b, zero_header, sizeof(zero_header));
+    bb_append(b, zero_header, sizeof(zero_header));
     return offset;
 }
 

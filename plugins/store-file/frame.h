@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "byte_buffer.h"
+
 #define FRAME_MAGIC 0x464C5254u
 #define FRAME_HEADER_SIZE 20u
 #define FRAME_FORMAT_VERSION 1u
@@ -39,24 +41,10 @@ typedef enum frame_type {
 
 /* ---- writing ---- */
 
-/* A growable output buffer. An allocation failure or exceeding `limit` marks
- * it failed; later puts are ignored, so callers check once at the end. */
-typedef struct byte_buffer {
-    unsigned char *data; /* owned */
-    size_t len;
-    size_t cap;
-    size_t limit;
-    bool failed;
-} byte_buffer;
-
-void bb_init(byte_buffer *b, size_t limit);
-void bb_free(byte_buffer *b);
-void bb_reset(byte_buffer *b); /* empties, keeps the allocation */
-bool bb_reserve(byte_buffer *b, size_t extra);
-void bb_put_u8(byte_buffer *b, uint8_t v);
-void bb_put_u32(byte_buffer *b, uint32_t v);
-void bb_put_u64(byte_buffer *b, uint64_t v);
-void bb_put_bytes(byte_buffer *b, const void *p, size_t n);
+/* Frames are built in a byte_buffer (plugins/common), with
+ * bb_append()/bb_append_byte() and these little-endian integers. */
+void frame_put_le32(byte_buffer *b, uint32_t v);
+void frame_put_le64(byte_buffer *b, uint64_t v);
 
 /* Starts a frame at the end of `b`: reserves the header and returns its
  * offset for frame_end(), which fills the header once the body is written. */

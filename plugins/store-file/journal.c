@@ -22,24 +22,24 @@ bool journal_parse_segment_name(const char *name, uint64_t *first_revision)
 size_t journal_batch_begin(byte_buffer *b, uint64_t first_revision, uint32_t commit_count)
 {
     size_t offset = frame_begin(b);
-    bb_put_u64(b, first_revision);
-    bb_put_u32(b, commit_count);
+    frame_put_le64(b, first_revision);
+    frame_put_le32(b, commit_count);
     return offset;
 }
 
 void journal_batch_add_commit(byte_buffer *b, store_record *const *changes, size_t change_count)
 {
-    bb_put_u32(b, (uint32_t)change_count);
+    frame_put_le32(b, (uint32_t)change_count);
     for (size_t i = 0; i < change_count; i++) {
         const store_record *r = changes[i];
         bool put = record_present(r);
-        bb_put_u8(b, put ? JOURNAL_OP_PUT : JOURNAL_OP_DELETE);
-        bb_put_u64(b, r->version);
-        bb_put_u32(b, (uint32_t)r->key_len);
-        bb_put_u32(b, (uint32_t)r->value_len);
-        bb_put_bytes(b, r->key, r->key_len);
+        bb_append_byte(b, put ? JOURNAL_OP_PUT : JOURNAL_OP_DELETE);
+        frame_put_le64(b, r->version);
+        frame_put_le32(b, (uint32_t)r->key_len);
+        frame_put_le32(b, (uint32_t)r->value_len);
+        bb_append(b, r->key, r->key_len);
         if (put)
-            bb_put_bytes(b, r->value, r->value_len);
+            bb_append(b, r->value, r->value_len);
     }
 }
 

@@ -67,22 +67,22 @@ static void chunk_add(chunk_writer *w, const store_record *r)
     if (w->records_in_frame == 0) {
         w->frame_offset = frame_begin(&w->buf);
         w->count_offset = w->buf.len;
-        bb_put_u32(&w->buf, 0);
+        frame_put_le32(&w->buf, 0);
     }
-    bb_put_u64(&w->buf, r->version);
-    bb_put_u64(&w->buf, r->revision);
-    bb_put_u32(&w->buf, (uint32_t)r->key_len);
-    bb_put_u32(&w->buf, (uint32_t)r->value_len);
-    bb_put_bytes(&w->buf, r->key, r->key_len);
-    bb_put_bytes(&w->buf, r->value, r->value_len);
+    frame_put_le64(&w->buf, r->version);
+    frame_put_le64(&w->buf, r->revision);
+    frame_put_le32(&w->buf, (uint32_t)r->key_len);
+    frame_put_le32(&w->buf, (uint32_t)r->value_len);
+    bb_append(&w->buf, r->key, r->key_len);
+    bb_append(&w->buf, r->value, r->value_len);
     w->records_in_frame++;
 }
 
 static void put_bounds_frame(byte_buffer *b, frame_type type, uint64_t revision, uint64_t count)
 {
     size_t at = frame_begin(b);
-    bb_put_u64(b, revision);
-    bb_put_u64(b, count);
+    frame_put_le64(b, revision);
+    frame_put_le64(b, count);
     frame_end(b, at, type);
 }
 

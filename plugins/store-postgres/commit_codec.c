@@ -157,10 +157,10 @@ bool pg_batch_encode(pg_batch_params *p, const pg_commit *batch, size_t count,
     }
     if (seen != count || ops > INT32_MAX)
         return false;
-    wire_buf *ids = &p->arrays[0], *counts = &p->arrays[1], *types = &p->arrays[2],
-             *keys = &p->arrays[3], *values = &p->arrays[4], *expected = &p->arrays[5];
+    byte_buffer *ids = &p->arrays[0], *counts = &p->arrays[1], *types = &p->arrays[2],
+                *keys = &p->arrays[3], *values = &p->arrays[4], *expected = &p->arrays[5];
     for (int i = 0; i < 6; i++)
-        wire_buf_reset(&p->arrays[i]);
+        bb_reset(&p->arrays[i]);
     wire_array_begin(ids, PG_OID_UUID, (uint32_t)count, false);
     wire_array_begin(counts, PG_OID_INT4, (uint32_t)count, false);
     wire_array_begin(types, PG_OID_INT2, (uint32_t)ops, false);
@@ -182,9 +182,9 @@ bool pg_batch_encode(pg_batch_params *p, const pg_commit *batch, size_t count,
         }
     }
     for (int i = 0; i < 6; i++) {
-        if (p->arrays[i].failed || p->arrays[i].len > INT32_MAX)
+        if (bb_failed(&p->arrays[i]) || p->arrays[i].len > INT32_MAX)
             return false;
-        p->values[i] = p->arrays[i].data;
+        p->values[i] = (const char *)p->arrays[i].data;
         p->lengths[i] = (int)p->arrays[i].len;
         p->formats[i] = 1;
     }
@@ -206,8 +206,16 @@ bool pg_batch_encode(pg_batch_params *p, const pg_commit *batch, size_t count,
     return true;
 }
 
+void pg_batch_params_init(pg_batch_params *p)
+{
+    /* No limit of their own: pg_batch_encode() refuses what libpq's int
+     * lengths cannot carry. */
+    for (int i = 0; i < 6; i++)
+        bb_init(&p->arrays[i], BB_NO_LIMIT);
+}
+
 void pg_batch_params_free(pg_batch_params *p)
 {
     for (int i = 0; i < 6; i++)
-        wire_buf_free(&p->arrays[i]);
+        bb_free(&p->arrays[i]);
 }

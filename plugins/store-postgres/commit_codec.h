@@ -65,7 +65,7 @@ pg_commit *pg_commit_new(const trellis_store_op *ops, size_t op_count);
 #define PG_BATCH_PARAMS 12
 
 typedef struct pg_batch_params {
-    wire_buf arrays[6]; /* ids, op counts, types, keys, values, expected */
+    byte_buffer arrays[6]; /* ids, op counts, types, keys, values, expected */
     char history_text[24];
     char retention_text[24];
     char since_text[24];
@@ -87,9 +87,12 @@ typedef struct pg_batch_settings {
     uint64_t changes_revisions;
 } pg_batch_settings;
 
+/* Before the first encode: empty buffers, nothing allocated. */
+void pg_batch_params_init(pg_batch_params *p);
 /* false on allocation failure. */
 bool pg_batch_encode(pg_batch_params *p, const pg_commit *batch, size_t count,
                      const pg_batch_settings *settings);
+/* Releases the buffers; `p` may be encoded into again. */
 void pg_batch_params_free(pg_batch_params *p);
 
 /* expected_version as commit_batch() takes it: -1 any, 0 absent, else N.

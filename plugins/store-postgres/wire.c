@@ -1,68 +1,23 @@
 #include "wire.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
-void wire_buf_reset(wire_buf *b)
-{
-    b->len = 0;
-    b->failed = false;
-}
-
-void wire_buf_free(wire_buf *b)
-{
-    free(b->data);
-    *b = (wire_buf){0};
-}
-
-static bool wire_reserve(wire_buf *b, size_t more)
-{
-    if (b->failed)
-        return false;
-    if (b->cap - b->len >= more)
-        return true;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap - b->len < more) {
-        if (cap > SIZE_MAX / 2) {
-            b->failed = true;
-            return false;
-        }
-        cap *= 2;
-    }
-    char *grown = realloc(b->data, cap);
-    if (grown == NULL) {
-        b->failed = true;
-        return false;
-    }
-    b->data = grown;
-    b->cap = cap;
-    return true;
-}
-
-void wire_put_bytes(wire_buf *b, const void *p, size_t n)
-{
-    if (n == 0 || !wire_reserve(b, n))
-        return;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
-void wire_put_u32(wire_buf *b, uint32_t v)
+void wire_put_u32(byte_buffer *b, uint32_t v)
 {
     unsigned char be[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
                            (unsigned char)(v >> 8), (unsigned char)v};
-    wire_put_bytes(b, be, sizeof(be));
+    bb_append(b, be, sizeof(be));
 }
 
-void wire_put_u64(wire_buf *b, uint64_t v)
+void wire_put_u64(byte_buffer *b, uint64_t v)
 {
     wire_put_u32(b, (uint32_t)(v >> 32));
     wire_put_u32(b, (uint32_t)v);
 }
 
-void wire_array_begin(wire_buf *b, uint32_t element_oid, uint32_t count, bool has_nulls)
+void wire_array_begin(byte_buffer *b, uint32_t element_oid, uint32_t count, bool has_nulls)
 {
     /* ndim, has-nulls flag, element type; then per dimension its length and
      * lower bound (arrays start at 1). An empty array has no dimensions. */
@@ -75,7 +30,7 @@ void wire_array_begin(wire_buf *b, uint32_t element_oid, uint32_t count, bool ha
     }
 }
 
-void wire_array_element(wire_buf *b, const void *data, size_t len)
+void wire_array_element(byte_buffer *b, const void *data, size_t len)
 {
     if (data == NULL) {
         wire_put_u32(b, UINT32_MAX); /* length -1: NULL */
@@ -86,16 +41,16 @@ void wire_array_element(wire_buf *b, const void *data, size_t len)
         return;
     }
     wire_put_u32(b, (uint32_t)len);
-    wire_put_bytes(b, data, len);
+    bb_append(b, data, len);
 }
 
-void wire_array_int2(wire_buf *b, int16_t v)
+void wire_array_int2(byte_buffer *b, int16_t v)
 {
     unsigned char be[2] = {(unsigned char)((uint16_t)v >> 8), (unsigned char)v};
     wire_array_element(b, be, sizeof(be));
 }
 
-void wire_array_int4(wire_buf *b, int32_t v)
+void wire_array_int4(byte_buffer *b, int32_t v)
 {
     uint32_t u = (uint32_t)v;
     unsigned char be[4] = {(unsigned char)(u >> 24), (unsigned char)(u >> 16),
@@ -103,7 +58,7 @@ void wire_array_int4(wire_buf *b, int32_t v)
     wire_array_element(b, be, sizeof(be));
 }
 
-void wire_array_int8(wire_buf *b, int64_t v)
+void wire_array_int8(byte_buffer *b, int64_t v)
 {
     uint64_t u = (uint64_t)v;
     unsigned char be[8];
@@ -112,18 +67,18 @@ void wire_array_int8(wire_buf *b, int64_t v)
     wire_array_element(b, be, sizeof(be));
 }
 
-int64_t wire_get_int8(const char *p)
+int64_t wire_get_int8(const void *p)
 {
-    const unsigned char *u = (const unsigned char *)p;
+    const unsigned char *u = p;
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)
         v = (v << 8) | u[i];
     return (int64_t)v;
 }
 
-int32_t wire_get_int4(const char *p)
+int32_t wire_get_int4(const void *p)
 {
-    const unsigned char *u = (const unsigned char *)p;
+    const unsigned char *u = p;
     return (int32_t)(((uint32_t)u[0] << 24) | ((uint32_t)u[1] << 16) | ((uint32_t)u[2] << 8) |
                      (uint32_t)u[3]);
 }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "byte_buffer.h"
+
 /* Type OIDs (pg_type.h; stable across PostgreSQL versions). */
 #define PG_OID_INT2 21u
 #define PG_OID_INT4 23u
@@ -30,20 +32,10 @@
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" plus NUL */
 #define PG_UUID_TEXT_LEN 37
 
-/* A growable byte buffer. Appends after an allocation failure are dropped
- * and `failed` stays set; check it once after building. */
-typedef struct wire_buf {
-    char *data;
-    size_t len;
-    size_t cap;
-    bool failed;
-} wire_buf;
-
-void wire_buf_reset(wire_buf *b); /* empties, keeps the allocation */
-void wire_buf_free(wire_buf *b);
-void wire_put_bytes(wire_buf *b, const void *p, size_t n);
-void wire_put_u32(wire_buf *b, uint32_t v);
-void wire_put_u64(wire_buf *b, uint64_t v);
+/* Big-endian integers appended to a byte_buffer (plugins/common), in which
+ * parameters are built: check bb_failed() once after building. */
+void wire_put_u32(byte_buffer *b, uint32_t v);
+void wire_put_u64(byte_buffer *b, uint64_t v);
 
 /*
  * A one-dimensional array parameter in binary format:
@@ -52,15 +44,15 @@ void wire_put_u64(wire_buf *b, uint64_t v);
  * Elements of fixed-size types are given in their binary form: int2 as 2,
  * int4 as 4, int8 as 8 big-endian bytes, uuid as 16 bytes (helpers below).
  */
-void wire_array_begin(wire_buf *b, uint32_t element_oid, uint32_t count, bool has_nulls);
-void wire_array_element(wire_buf *b, const void *data, size_t len);
-void wire_array_int2(wire_buf *b, int16_t v);
-void wire_array_int4(wire_buf *b, int32_t v);
-void wire_array_int8(wire_buf *b, int64_t v);
+void wire_array_begin(byte_buffer *b, uint32_t element_oid, uint32_t count, bool has_nulls);
+void wire_array_element(byte_buffer *b, const void *data, size_t len);
+void wire_array_int2(byte_buffer *b, int16_t v);
+void wire_array_int4(byte_buffer *b, int32_t v);
+void wire_array_int8(byte_buffer *b, int64_t v);
 
 /* Big-endian integers of binary results. */
-int64_t wire_get_int8(const char *p);
-int32_t wire_get_int4(const char *p);
+int64_t wire_get_int8(const void *p);
+int32_t wire_get_int4(const void *p);
 
 /* A time-ordered random UUID (version 7: 48 bits of Unix milliseconds, then
  * 74 random bits). false when the system has no randomness to give. */

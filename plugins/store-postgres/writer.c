@@ -35,7 +35,7 @@ struct writer {
     trellis_timer *deadline_timer; /* the earliest commit deadline */
     trellis_timer *resolve_timer;  /* retry of a failed lookup */
     pg_batch_params params;
-    wire_buf resolve_ids;
+    byte_buffer resolve_ids;
     bool stopping;
     bool closed;
     char problem[640];
@@ -376,15 +376,15 @@ static void on_resolve_reply(void *arg, const pg_reply *reply);
 
 static void send_resolve(writer *w)
 {
-    wire_buf_reset(&w->resolve_ids);
+    bb_reset(&w->resolve_ids);
     wire_array_begin(&w->resolve_ids, PG_OID_UUID, (uint32_t)w->unknown.count, false);
     for (pg_commit *c = w->unknown.head; c != NULL; c = c->next)
         wire_array_element(&w->resolve_ids, c->id, PG_UUID_LEN);
-    if (w->resolve_ids.failed) {
+    if (bb_failed(&w->resolve_ids)) {
         w->s->host->timer_start(w->resolve_timer, RESOLVE_RETRY_MS, false);
         return;
     }
-    const char *values[1] = {w->resolve_ids.data};
+    const char *values[1] = {(const char *)w->resolve_ids.data};
     int lengths[1] = {(int)w->resolve_ids.len};
     int formats[1] = {1};
     w->resolving = pg_conn_send(w->conn, STMT_RESOLVE, 1, values, lengths, formats, 0,
@@ -556,6 +556,8 @@ writer *writer_new(store_pg *s)
     if (w == NULL)
         return NULL;
     w->s = s;
+    pg_batch_params_init(&w->params);
+    bb_init(&w->resolve_ids, BB_NO_LIMIT);
     const trellis_host *h = s->host;
     /* The server gives up on a statement first, so that a slow commit is a
      * definite "rolled back" rather than an unknown. */
@@ -687,6 +689,6 @@ void writer_free(writer *w)
     h->timer_free(w->deadline_timer);
     h->timer_free(w->resolve_timer);
     pg_batch_params_free(&w->params);
-    wire_buf_free(&w->resolve_ids);
+    bb_free(&w->resolve_ids);
     free(w);
 }

@@ -32,7 +32,7 @@ static const ProtobufCMessageDescriptor *type(const char *name)
 static const char *encode_hex(const char *type_name, const char *json)
 {
     static char result[8192];
-    byte_buf out;
+    byte_buffer out;
     bb_init(&out, 1 << 20);
     char err[512];
     if (!pb_json_encode_text(type(type_name), json, strlen(json), &out, err, sizeof(err))) {
@@ -49,7 +49,7 @@ static const char *encode_hex(const char *type_name, const char *json)
 
 static void *encode_and_unpack(const char *type_name, const char *json)
 {
-    byte_buf out;
+    byte_buffer out;
     bb_init(&out, 1 << 20);
     char err[512];
     void *msg = NULL;
@@ -254,7 +254,7 @@ static void test_refusals(void)
     CHECK_CONTAINS(encode_hex(cluster, "{\"name\":"), "invalid JSON");
 
     /* the size bound fails the encode instead of truncating */
-    byte_buf small;
+    byte_buffer small;
     bb_init(&small, 16);
     char err[256];
     const char *json = "{\"name\":\"a name longer than sixteen bytes\"}";
@@ -265,7 +265,7 @@ static void test_refusals(void)
 
 static void test_any_resource(void)
 {
-    byte_buf out;
+    byte_buffer out;
     bb_init(&out, 1 << 16);
     char err[256];
     const char *json = "{\"name\":\"c1\"}";

@@ -96,7 +96,7 @@ int main(int argc, char **argv)
         len += n;
     }
     fclose(f);
-    byte_buf out;
+    byte_buffer out;
     bb_init(&out, 64u << 20);
     char err[1024];
     if (!pb_json_encode_text(desc, text, len, &out, err, sizeof(err))) {

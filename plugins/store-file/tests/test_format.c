@@ -67,8 +67,8 @@ static void test_frame_round_trip_and_damage(void)
     byte_buffer b;
     bb_init(&b, 1u << 20);
     size_t at = frame_begin(&b);
-    bb_put_u64(&b, 0x0102030405060708u);
-    bb_put_bytes(&b, "hello", 5);
+    frame_put_le64(&b, 0x0102030405060708u);
+    bb_append(&b, "hello", 5);
     frame_end(&b, at, FRAME_SNAPSHOT_BEGIN);
     CHECK(!b.failed);
     CHECK_INT(b.len, FRAME_HEADER_SIZE + 13);
@@ -118,9 +118,9 @@ static void test_frame_round_trip_and_damage(void)
 
     /* The buffer refuses to grow past its limit. */
     bb_init(&b, 16);
-    bb_put_bytes(&b, "0123456789abcdef", 16);
+    bb_append(&b, "0123456789abcdef", 16);
     CHECK(!b.failed);
-    bb_put_u8(&b, 1);
+    bb_append_byte(&b, 1);
     CHECK(b.failed);
     bb_free(&b);
 }

@@ -16,15 +16,16 @@
 #include "test_check.h"
 #include "wire.h"
 
-static uint32_t be32(const char *p)
+static uint32_t be32(const void *p)
 {
-    const unsigned char *u = (const unsigned char *)p;
+    const unsigned char *u = p;
     return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
 }
 
 static void test_arrays(void)
 {
-    wire_buf b = {0};
+    byte_buffer b;
+    bb_init(&b, BB_NO_LIMIT);
     wire_array_begin(&b, PG_OID_TEXT, 2, true);
     wire_array_element(&b, "ab", 2);
     wire_array_element(&b, NULL, 0);
@@ -39,23 +40,23 @@ static void test_arrays(void)
     CHECK(memcmp(b.data + 24, "ab", 2) == 0);
     CHECK_INT(be32(b.data + 26), UINT32_MAX); /* NULL */
 
-    wire_buf_reset(&b);
+    bb_reset(&b);
     wire_array_begin(&b, PG_OID_INT8, 1, false);
     wire_array_int8(&b, -1);
     CHECK_INT(b.len, 20 + 4 + 8);
     CHECK_INT(be32(b.data + 20), 8);
     CHECK_INT(wire_get_int8(b.data + 24), -1);
 
-    wire_buf_reset(&b);
+    bb_reset(&b);
     wire_array_begin(&b, PG_OID_INT4, 0, false);
     CHECK_INT(b.len, 12); /* empty: no dimensions */
     CHECK_INT(be32(b.data), 0);
 
-    wire_buf_reset(&b);
+    bb_reset(&b);
     wire_array_int2(&b, 0x0102);
     CHECK_INT(be32(b.data), 2);
     CHECK(b.data[4] == 1 && b.data[5] == 2);
-    wire_buf_free(&b);
+    bb_free(&b);
 
     const char big[8] = {0x7f, (char)0xff, (char)0xff, (char)0xff,
                          (char)0xff, (char)0xff, (char)0xff, (char)0xfe};
@@ -143,7 +144,8 @@ static void test_commit_copy_and_batch(void)
     c1->next = c2;
     c2->next = NULL;
 
-    pg_batch_params p = {0};
+    pg_batch_params p;
+    pg_batch_params_init(&p);
     pg_batch_settings bs = {.channel = "chan",
                             .notify_tag = "tag",
                             .history_revisions = 100,
