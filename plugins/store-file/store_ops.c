@@ -14,70 +14,7 @@
 #include <string.h>
 
 #include "store_file.h"
-
-/* ---- validation ---- */
-
-/* Well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static bool valid_utf8(const unsigned char *p, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = p[i];
-        size_t extra;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            extra = 1;
-            cp = c & 0x1Fu;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            extra = 2;
-            cp = c & 0x0Fu;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            extra = 3;
-            cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if (len - i <= extra)
-            return false;
-        for (size_t k = 1; k <= extra; k++) {
-            if ((p[i + k] & 0xC0u) != 0x80u)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3Fu);
-        }
-        if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += extra + 1;
-    }
-    return true;
-}
-
-/* The limits of trellis/store.h. Returns the op's journal size, or 0 if it
- * breaks a rule. */
-static size_t op_journal_bytes(const trellis_store_op *op)
-{
-    if (op->reserved != 0 || op->key == NULL)
-        return 0;
-    size_t key_len = strnlen(op->key, TRELLIS_STORE_KEY_MAX + 1);
-    if (key_len == 0 || key_len > TRELLIS_STORE_KEY_MAX ||
-        !valid_utf8((const unsigned char *)op->key, key_len))
-        return 0;
-    switch (op->type) {
-    case TRELLIS_STORE_PUT:
-        if (op->value_len > TRELLIS_STORE_VALUE_MAX || (op->value == NULL && op->value_len > 0))
-            return 0;
-        return JOURNAL_CHANGE_OVERHEAD + key_len + op->value_len;
-    case TRELLIS_STORE_DELETE:
-    case TRELLIS_STORE_CHECK:
-        if (op->value != NULL || op->value_len != 0)
-            return 0;
-        return JOURNAL_CHANGE_OVERHEAD + key_len;
-    default: return 0;
-    }
-}
+#include "store_ops_check.h"
 
 /* ---- staging one commit ---- */
 
@@ -231,15 +168,11 @@ static trellis_status file_commit(void *instance, const trellis_store_op *ops, s
     store_file *s = instance;
     if (!s->started || s->stopping || s->failed)
         return TRELLIS_ERR_UNAVAILABLE;
-    if (done == NULL || ops == NULL || op_count == 0 || op_count > TRELLIS_STORE_OPS_MAX)
+    size_t payload;
+    if (done == NULL || !store_ops_check(ops, op_count, &payload, NULL, 0))
         return TRELLIS_ERR_INVALID;
-    size_t bytes = JOURNAL_COMMIT_OVERHEAD;
-    for (size_t i = 0; i < op_count; i++) {
-        size_t op_bytes = op_journal_bytes(&ops[i]);
-        if (op_bytes == 0)
-            return TRELLIS_ERR_INVALID;
-        bytes += op_bytes;
-    }
+    /* What the commit will take in the journal, at most (every op a change). */
+    size_t bytes = JOURNAL_COMMIT_OVERHEAD + op_count * JOURNAL_CHANGE_OVERHEAD + payload;
     if (s->outstanding >= s->max_pending_commits ||
         (s->outstanding > 0 && s->outstanding_bytes + bytes > s->max_pending_bytes))
         return TRELLIS_ERR_LIMIT;

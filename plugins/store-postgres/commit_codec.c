@@ -4,93 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF
- * (what PostgreSQL accepts in a UTF8 database, and what store.file accepts). */
-static bool valid_utf8(const unsigned char *p, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = p[i];
-        size_t extra;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            extra = 1;
-            cp = c & 0x1Fu;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            extra = 2;
-            cp = c & 0x0Fu;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            extra = 3;
-            cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if (len - i <= extra)
-            return false;
-        for (size_t k = 1; k <= extra; k++) {
-            if ((p[i + k] & 0xC0u) != 0x80u)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3Fu);
-        }
-        if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += extra + 1;
-    }
-    return true;
-}
+#include "store_ops_check.h"
 
 trellis_status pg_ops_validate(const trellis_store_op *ops, size_t op_count, char *why,
                                size_t why_size)
 {
-    if (ops == NULL || op_count == 0 || op_count > TRELLIS_STORE_OPS_MAX) {
-        snprintf(why, why_size, "a commit has 1 to %u ops, not %zu", TRELLIS_STORE_OPS_MAX,
-                 op_count);
+    size_t payload;
+    if (!store_ops_check(ops, op_count, &payload, why, why_size))
         return TRELLIS_ERR_INVALID;
-    }
-    size_t payload = 0;
-    for (size_t i = 0; i < op_count; i++) {
-        const trellis_store_op *op = &ops[i];
-        if (op->reserved != 0 || op->key == NULL) {
-            snprintf(why, why_size, "op %zu: %s", i,
-                     op->key == NULL ? "no key" : "reserved is not zero");
-            return TRELLIS_ERR_INVALID;
-        }
-        size_t key_len = strnlen(op->key, TRELLIS_STORE_KEY_MAX + 1);
-        if (key_len == 0 || key_len > TRELLIS_STORE_KEY_MAX) {
-            snprintf(why, why_size, "op %zu: a key has 1 to %u bytes", i, TRELLIS_STORE_KEY_MAX);
-            return TRELLIS_ERR_INVALID;
-        }
-        if (!valid_utf8((const unsigned char *)op->key, key_len)) {
-            snprintf(why, why_size, "op %zu: the key is not well-formed UTF-8", i);
-            return TRELLIS_ERR_INVALID;
-        }
-        switch (op->type) {
-        case TRELLIS_STORE_PUT:
-            if (op->value_len > TRELLIS_STORE_VALUE_MAX ||
-                (op->value == NULL && op->value_len > 0)) {
-                snprintf(why, why_size, "op %zu: a value has at most %u bytes", i,
-                         TRELLIS_STORE_VALUE_MAX);
-                return TRELLIS_ERR_INVALID;
-            }
-            payload += op->value_len;
-            break;
-        case TRELLIS_STORE_DELETE:
-        case TRELLIS_STORE_CHECK:
-            if (op->value != NULL || op->value_len != 0) {
-                snprintf(why, why_size, "op %zu: only a PUT carries a value", i);
-                return TRELLIS_ERR_INVALID;
-            }
-            break;
-        default:
-            snprintf(why, why_size, "op %zu: unknown op type %u", i, op->type);
-            return TRELLIS_ERR_INVALID;
-        }
-        payload += key_len;
-    }
     if (payload > PG_COMMIT_PAYLOAD_MAX) {
         snprintf(why, why_size, "the commit carries %zu bytes; store.postgres takes at most %u",
                  payload, PG_COMMIT_PAYLOAD_MAX);
