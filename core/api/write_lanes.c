@@ -3,14 +3,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Writes of one lane in flight at once: enough to fill the store's group
  * commits, small enough that a failure replans little. */
 #define LANE_PIPELINE_MAX 64
 
-/* After a conflict (another writer got in first) the lane plans this many
- * writes one at a time, each against a caught-up catalog. */
-#define LANE_SERIAL_AFTER_CONFLICT 32
+/* After a conflict (another writer got in first) the lane plans one write at
+ * a time, each against a caught-up catalog, until this long has passed
+ * without another conflict: under steady contention from another replica a
+ * batch planned ahead would be invalidated by its first loss. */
+#define LANE_SERIAL_AFTER_CONFLICT_NS (1000ull * 1000 * 1000)
 
 /* A write that lost a race (store conflict) is planned again. Conflicts only
  * happen with several writers (replicas sharing store.postgres), and there
@@ -32,7 +35,7 @@ struct lane {
     size_t commits_pending;               /* in-flight writes whose commit is out */
     catalog_overlay *overlay;             /* what the writes in flight will change */
     uint64_t next_seq;
-    unsigned serial_plans;                /* plans left to make one at a time */
+    uint64_t serial_until_ns;             /* plan one at a time until then (monotonic) */
     bool failed;                          /* a commit failed: replan once all are back */
     bool busy;                            /* lane_advance is on the stack */
     bool again;                           /* ...and something changed meanwhile */
@@ -74,6 +77,13 @@ void write_lanes_free(write_lanes *lanes)
 size_t write_lanes_pending(const write_lanes *lanes)
 {
     return lanes->pending;
+}
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static lane *find_lane(write_lanes *lanes, const char *name)
@@ -177,12 +187,10 @@ static void plan_one(lane *l, api_call *call)
 static size_t plan_more(lane *l)
 {
     size_t planned = 0;
+    bool serial = l->serial_until_ns != 0 && monotonic_ns() < l->serial_until_ns;
     while (!l->failed && l->waiting != NULL) {
-        bool serial = l->serial_plans > 0;
         if (l->inflight_count > 0 && (serial || l->inflight_count >= LANE_PIPELINE_MAX))
             break;
-        if (serial)
-            l->serial_plans--;
         api_call *call = pop(&l->waiting, &l->waiting_tail);
         append(&l->inflight, &l->inflight_tail, call);
         l->inflight_count++;
@@ -269,7 +277,7 @@ static void replan_after_failure(lane *l)
         l->waiting = requeue;
     }
     if (conflict)
-        l->serial_plans = LANE_SERIAL_AFTER_CONFLICT;
+        l->serial_until_ns = monotonic_ns() + LANE_SERIAL_AFTER_CONFLICT_NS;
 }
 
 static void on_committed(void *arg, trellis_status status, uint64_t revision, const char *message)
@@ -312,7 +320,9 @@ static void lane_advance(lane *l)
             l->again = true;
     } while (l->again);
     l->busy = false;
-    if (l->waiting == NULL && l->inflight == NULL) {
+    /* An idle lane goes, unless it is still careful after a conflict: the
+     * next writes to its mesh must not start with a full batch. */
+    if (l->waiting == NULL && l->inflight == NULL && monotonic_ns() >= l->serial_until_ns) {
         lane **link = &l->owner->lanes;
         while (*link != l)
             link = &(*link)->next;

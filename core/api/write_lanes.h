@@ -11,9 +11,9 @@
  * change). Readers never see the overlay. When a write fails in the store
  * (a conflict with another writer, an outage), the writes planned after it
  * are planned again once every write in flight has come back: they may have
- * relied on it. After a conflict the lane plans one write at a time for a
- * while, so several replicas contending for a mesh do not keep invalidating
- * each other's batches.
+ * relied on it. After a conflict the lane plans one write at a time until a
+ * second has passed without another, so several replicas contending for a
+ * mesh do not keep invalidating each other's batches.
  *
  * Writes to different meshes proceed independently; correctness across
  * replicas rests on the store's conditions, not on lanes. Loop thread.
