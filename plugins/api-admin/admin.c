@@ -14,6 +14,7 @@
 #include <trellis/frontend.h>
 #include <trellis/plugin.h>
 
+#include "http_frontend.h"
 #include "http_server.h"
 #include "text_buffer.h"
 
@@ -251,22 +252,15 @@ static trellis_status admin_create(const trellis_host *host, trellis_host_ctx *c
 static trellis_status admin_start(void *instance, trellis_error *err)
 {
     admin *a = instance;
-    const trellis_host *h = a->host;
     http_server_options options = {
-        .listen = h->config_get0_string(a->config, "listen"),
         .max_header_bytes = 16384,
         .max_body_bytes = 4096,
-        .max_connections = (size_t)h->config_get_int(a->config, "max_connections"),
-        .request_timeout_ms = (uint64_t)h->config_get_int(a->config, "request_timeout_ms"),
-        .idle_timeout_ms = (uint64_t)h->config_get_int(a->config, "idle_timeout_ms"),
         .write_timeout_ms = 10000,
         .server_name = "trellis-admin",
     };
-    a->http = http_server_start(h, a->ctx, &options, handle_request, a, err);
-    if (a->http == NULL)
-        return TRELLIS_ERR_IO;
-    h->log(a->ctx, TRELLIS_LOG_INFO, "listening", "admin endpoint on http://%s", options.listen);
-    return TRELLIS_OK;
+    a->http = http_frontend_start(a->host, a->ctx, a->config, options, "admin endpoint",
+                                  handle_request, a, err);
+    return a->http != NULL ? TRELLIS_OK : TRELLIS_ERR_IO;
 }
 
 static void on_drained(void *arg)
@@ -278,9 +272,7 @@ static void on_drained(void *arg)
 static trellis_status admin_stop(void *instance)
 {
     admin *a = instance;
-    if (a->http == NULL || http_server_drain(a->http, on_drained, a))
-        return TRELLIS_OK;
-    return TRELLIS_AGAIN;
+    return http_server_drain(a->http, on_drained, a) ? TRELLIS_OK : TRELLIS_AGAIN;
 }
 
 static void admin_destroy(void *instance)

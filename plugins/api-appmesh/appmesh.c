@@ -18,6 +18,7 @@
 #include <trellis/plugin.h>
 
 #include "appmesh_routes.h"
+#include "http_frontend.h"
 #include "http_server.h"
 #include "request_id.h"
 #include "route_match.h"
@@ -385,24 +386,17 @@ static trellis_status appmesh_create(const trellis_host *host, trellis_host_ctx 
 static trellis_status appmesh_start(void *instance, trellis_error *err)
 {
     appmesh *a = instance;
-    const trellis_host *h = a->host;
     http_server_options options = {
-        .listen = h->config_get0_string(a->config, "listen"),
         .max_header_bytes = a->max_header_bytes,
         .max_body_bytes = a->max_body_bytes,
-        .max_connections = (size_t)h->config_get_int(a->config, "max_connections"),
-        .request_timeout_ms = (uint64_t)h->config_get_int(a->config, "request_timeout_ms"),
-        .idle_timeout_ms = (uint64_t)h->config_get_int(a->config, "idle_timeout_ms"),
         .write_timeout_ms = WRITE_TIMEOUT_MS,
         .server_name = "trellis",
         .on_refusal = handle_refusal,
         .on_refusal_arg = a,
     };
-    a->http = http_server_start(h, a->ctx, &options, handle_request, a, err);
-    if (a->http == NULL)
-        return TRELLIS_ERR_IO;
-    h->log(a->ctx, TRELLIS_LOG_INFO, "listening", "App Mesh API on http://%s", options.listen);
-    return TRELLIS_OK;
+    a->http = http_frontend_start(a->host, a->ctx, a->config, options, "App Mesh API",
+                                  handle_request, a, err);
+    return a->http != NULL ? TRELLIS_OK : TRELLIS_ERR_IO;
 }
 
 static void on_http_drained(void *arg)
@@ -415,7 +409,7 @@ static void on_http_drained(void *arg)
 static trellis_status appmesh_stop(void *instance)
 {
     appmesh *a = instance;
-    a->http_drained = a->http == NULL || http_server_drain(a->http, on_http_drained, a);
+    a->http_drained = http_server_drain(a->http, on_http_drained, a);
     if (a->http_drained && a->pending == 0)
         return TRELLIS_OK;
     a->stop_returned_again = true;

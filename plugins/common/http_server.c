@@ -1023,6 +1023,8 @@ http_server *http_server_start(const trellis_host *host, trellis_host_ctx *ctx,
 
 bool http_server_drain(http_server *server, void (*on_drained)(void *arg), void *arg)
 {
+    if (server == NULL)
+        return true;
     server->draining = true;
     if (server->listen_watch != NULL) {
         server->host->watch_free(server->listen_watch);

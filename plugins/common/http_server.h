@@ -79,8 +79,9 @@ http_server *http_server_start(const trellis_host *host, trellis_host_ctx *ctx,
                                void *handler_arg, trellis_error *err);
 
 /* Stops accepting; open connections finish their current exchange and close.
- * Returns true when no connection is left; otherwise `on_drained(arg)` runs
- * once the last one closes. */
+ * Returns true when no connection is left (always for a NULL server: one
+ * that never started); otherwise `on_drained(arg)` runs once the last one
+ * closes. */
 bool http_server_drain(http_server *server, void (*on_drained)(void *arg), void *arg);
 
 /* Closes everything and frees the server. Unanswered exchanges stay valid
