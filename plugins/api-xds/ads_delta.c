@@ -77,25 +77,10 @@ static void handle_request(xds_proxy *p,
                            const Envoy__Service__Discovery__V3__DeltaDiscoveryRequest *req)
 {
     const xds_type_info *info = xds_type_by_url(req->type_url);
-    if (!p->started) {
-        if (req->type_url[0] == '\0') {
-            xds_proxy_finish(p, GRPC_INVALID_ARGUMENT,
-                             "type_url is required in a DeltaDiscoveryRequest");
-            return;
-        }
-        bool wildcard = req->n_resource_names_subscribe == 0;
-        for (size_t i = 0; i < req->n_resource_names_subscribe; i++)
-            wildcard |= strcmp(req->resource_names_subscribe[i], "*") == 0;
-        const Envoy__Config__Core__V3__Node *node = req->node;
-        const char *ua = node ? node->user_agent_name : NULL;
-        const char *ua_version = node && node->user_agent_version_type_case ==
-                                             ENVOY__CONFIG__CORE__V3__NODE__USER_AGENT_VERSION_TYPE_USER_AGENT_VERSION
-                                     ? node->user_agent_version
-                                     : NULL;
-        if (!xds_proxy_start(p, node ? node->id : NULL, node ? node->cluster : NULL, ua, ua_version,
-                             xds_flavor_for(info, wildcard, ua)))
-            return;
-    }
+    if (!p->started &&
+        !xds_proxy_start(p, "DeltaDiscoveryRequest", req->type_url, req->node,
+                         req->resource_names_subscribe, req->n_resource_names_subscribe))
+        return;
     if (info == NULL) {
         xds_proxy_ignore_type(p, req->type_url);
         return;

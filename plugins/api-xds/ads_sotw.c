@@ -80,24 +80,9 @@ static bool update_subscription(ads_type_state *st, const xds_type_info *info, c
 static void handle_request(xds_proxy *p, const Envoy__Service__Discovery__V3__DiscoveryRequest *req)
 {
     const xds_type_info *info = xds_type_by_url(req->type_url);
-    if (!p->started) {
-        if (req->type_url[0] == '\0') {
-            xds_proxy_finish(p, GRPC_INVALID_ARGUMENT, "type_url is required in a DiscoveryRequest");
-            return;
-        }
-        bool wildcard = req->n_resource_names == 0;
-        for (size_t i = 0; i < req->n_resource_names; i++)
-            wildcard |= strcmp(req->resource_names[i], "*") == 0;
-        const Envoy__Config__Core__V3__Node *node = req->node;
-        const char *ua = node ? node->user_agent_name : NULL;
-        const char *ua_version = node && node->user_agent_version_type_case ==
-                                             ENVOY__CONFIG__CORE__V3__NODE__USER_AGENT_VERSION_TYPE_USER_AGENT_VERSION
-                                     ? node->user_agent_version
-                                     : NULL;
-        if (!xds_proxy_start(p, node ? node->id : NULL, node ? node->cluster : NULL, ua, ua_version,
-                             xds_flavor_for(info, wildcard, ua)))
-            return;
-    }
+    if (!p->started && !xds_proxy_start(p, "DiscoveryRequest", req->type_url, req->node,
+                                        req->resource_names, req->n_resource_names))
+        return;
     if (info == NULL) {
         xds_proxy_ignore_type(p, req->type_url);
         return;

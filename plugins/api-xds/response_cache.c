@@ -5,34 +5,43 @@
 #include <string.h>
 
 #include "byte_buffer.h"
+#include "lru_index.h"
 #include "pb_wire.h"
-#include "strmap.h"
 #include "xds_types.h"
 #include "xds_wire.h"
 
 typedef struct response_entry {
-    const char *key;                /* borrowed from the map */
+    lru_entry lru;                  /* first: the index's entry is the cache's */
     trellis_xds_snapshot *snapshot; /* a reference: keeps the key's address unique */
     sotw_response response;
     char *version;
     char *error;
-    size_t bytes;
     uint64_t last_used_ns;
-    struct response_entry *newer;
-    struct response_entry *older;
 } response_entry;
 
 struct response_cache {
     const trellis_host *host;
     resource_cache *resources;
-    strmap by_key;
-    response_entry *newest;
-    response_entry *oldest;
-    size_t max_bytes;
+    lru_index lru;
     size_t max_message_bytes;
     char *control_plane;
     response_cache_stats stats;
 };
+
+static void entry_free(response_cache *c, response_entry *e)
+{
+    refbuf_unref(e->response.body);
+    if (e->snapshot)
+        c->host->xds_snapshot_unref(e->snapshot);
+    free(e->version);
+    free(e->error);
+    free(e);
+}
+
+static void drop_entry(void *owner, lru_entry *e)
+{
+    entry_free(owner, (response_entry *)e);
+}
 
 response_cache *response_cache_new(const trellis_host *host, resource_cache *resources,
                                    size_t max_bytes, size_t max_message_bytes,
@@ -48,63 +57,16 @@ response_cache *response_cache_new(const trellis_host *host, resource_cache *res
     }
     c->host = host;
     c->resources = resources;
-    strmap_init(&c->by_key);
-    c->max_bytes = max_bytes;
+    lru_index_init(&c->lru, max_bytes, drop_entry, c);
     c->max_message_bytes = max_message_bytes;
     return c;
-}
-
-static void lru_unlink(response_cache *c, response_entry *e)
-{
-    if (e->newer)
-        e->newer->older = e->older;
-    else
-        c->newest = e->older;
-    if (e->older)
-        e->older->newer = e->newer;
-    else
-        c->oldest = e->newer;
-    e->newer = e->older = NULL;
-}
-
-static void lru_push_newest(response_cache *c, response_entry *e)
-{
-    e->older = c->newest;
-    e->newer = NULL;
-    if (c->newest)
-        c->newest->newer = e;
-    c->newest = e;
-    if (c->oldest == NULL)
-        c->oldest = e;
-}
-
-static void entry_free(response_cache *c, response_entry *e)
-{
-    refbuf_unref(e->response.body);
-    if (e->snapshot)
-        c->host->xds_snapshot_unref(e->snapshot);
-    free(e->version);
-    free(e->error);
-    free(e);
-}
-
-static void evict(response_cache *c, response_entry *e)
-{
-    lru_unlink(c, e);
-    c->stats.bytes -= e->bytes;
-    c->stats.entries--;
-    c->stats.evictions++;
-    strmap_remove(&c->by_key, e->key);
-    entry_free(c, e);
 }
 
 void response_cache_free(response_cache *c)
 {
     if (c == NULL)
         return;
-    while (c->oldest)
-        evict(c, c->oldest);
-    strmap_free(&c->by_key);
+    lru_index_free(&c->lru);
     free(c->control_plane);
     free(c);
 }
@@ -246,17 +208,14 @@ const sotw_response *response_cache_get(response_cache *c, trellis_xds_snapshot 
     if (key == NULL)
         return NULL;
     uint64_t now = c->host->monotonic_ns();
-    void **slot = strmap_get(&c->by_key, key);
-    if (slot != NULL) {
+    response_entry *e = (response_entry *)lru_index_get(&c->lru, key);
+    if (e != NULL) {
         free(key);
-        response_entry *e = *slot;
         c->stats.hits++;
         e->last_used_ns = now;
-        lru_unlink(c, e);
-        lru_push_newest(c, e);
         return &e->response;
     }
-    response_entry *e = calloc(1, sizeof(*e));
+    e = calloc(1, sizeof(*e));
     if (e == NULL) {
         free(key);
         return NULL;
@@ -268,30 +227,28 @@ const sotw_response *response_cache_get(response_cache *c, trellis_xds_snapshot 
         return NULL;
     }
     e->snapshot = c->host->xds_snapshot_ref(snapshot);
-    e->key = strmap_put(&c->by_key, key, e);
-    size_t key_len = strlen(key);
+    e->last_used_ns = now;
+    size_t bytes = sizeof(*e) + strlen(key) + (e->response.body ? e->response.body->len : 0);
+    bool indexed = lru_index_add(&c->lru, key, &e->lru, bytes);
     free(key);
-    if (e->key == NULL) {
+    if (!indexed) {
         entry_free(c, e);
         return NULL;
     }
-    e->last_used_ns = now;
-    e->bytes = sizeof(*e) + key_len + (e->response.body ? e->response.body->len : 0);
-    lru_push_newest(c, e);
-    c->stats.bytes += e->bytes;
-    c->stats.entries++;
-    while (c->stats.bytes > c->max_bytes && c->oldest != e)
-        evict(c, c->oldest);
     return &e->response;
 }
 
 void response_cache_sweep(response_cache *c, uint64_t idle_before_ns)
 {
-    while (c->oldest != NULL && c->oldest->last_used_ns < idle_before_ns)
-        evict(c, c->oldest);
+    while (c->lru.oldest != NULL &&
+           ((response_entry *)c->lru.oldest)->last_used_ns < idle_before_ns)
+        lru_index_evict(&c->lru, c->lru.oldest);
 }
 
 void response_cache_get_stats(const response_cache *c, response_cache_stats *out)
 {
     *out = c->stats;
+    out->evictions = c->lru.evictions;
+    out->entries = c->lru.entries;
+    out->bytes = c->lru.bytes;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envoy/config/core/v3/base.pb-c.h"
 #include "pb_wire.h"
 
 static const trellis_host *host_of(const xds_proxy *p)
@@ -196,7 +197,11 @@ void xds_proxy_finish(xds_proxy *p, int code, const char *fmt, ...)
 /* Identity, flavor, watch                                                   */
 /* ------------------------------------------------------------------------ */
 
-uint32_t xds_flavor_for(const xds_type_info *first_type, bool wildcard, const char *user_agent_name)
+/* The first request tells: a full-state type (Listener, Cluster) asked for
+ * by wildcard is a sidecar's, by name a proxyless gRPC client's; after any
+ * other first type the user agent tells (gRPC's start with "grpc"). */
+static uint32_t flavor_for(const xds_type_info *first_type, bool wildcard,
+                           const char *user_agent_name)
 {
     if (first_type != NULL && first_type->full_state)
         return wildcard ? TRELLIS_XDS_SIDECAR : TRELLIS_XDS_PROXYLESS;
@@ -228,8 +233,10 @@ static void on_snapshot(void *arg, trellis_xds_snapshot *snapshot)
     pump(p);
 }
 
-bool xds_proxy_start(xds_proxy *p, const char *node_id, const char *node_cluster,
-                     const char *user_agent_name, const char *user_agent_version, uint32_t flavor)
+/* Identity, flavor, watch, quota; false when the stream was ended. */
+static bool identify_and_watch(xds_proxy *p, const char *node_id, const char *node_cluster,
+                               const char *user_agent_name, const char *user_agent_version,
+                               uint32_t flavor)
 {
     xds_server *s = p->server;
     const trellis_host *h = s->host;
@@ -315,6 +322,27 @@ bool xds_proxy_start(xds_proxy *p, const char *node_id, const char *node_cluster
                       sizeof(fields) / sizeof(fields[0]));
     }
     return true;
+}
+
+bool xds_proxy_start(xds_proxy *p, const char *request_kind, const char *type_url,
+                     const Envoy__Config__Core__V3__Node *node, char *const *names,
+                     size_t name_count)
+{
+    if (type_url[0] == '\0') {
+        xds_proxy_finish(p, GRPC_INVALID_ARGUMENT, "type_url is required in a %s", request_kind);
+        return false;
+    }
+    bool wildcard = name_count == 0;
+    for (size_t i = 0; i < name_count; i++)
+        wildcard |= strcmp(names[i], "*") == 0;
+    const char *ua = node ? node->user_agent_name : NULL;
+    const char *ua_version =
+        node && node->user_agent_version_type_case ==
+                    ENVOY__CONFIG__CORE__V3__NODE__USER_AGENT_VERSION_TYPE_USER_AGENT_VERSION
+            ? node->user_agent_version
+            : NULL;
+    return identify_and_watch(p, node ? node->id : NULL, node ? node->cluster : NULL, ua,
+                              ua_version, flavor_for(xds_type_by_url(type_url), wildcard, ua));
 }
 
 void xds_proxy_ignore_type(xds_proxy *p, const char *type_url)

@@ -102,11 +102,17 @@ typedef struct xds_proxy {
 
 /* ---- shared by ads_sotw.c and ads_delta.c ---- */
 
-/* Handles the first request: identity, flavor, watch, quota. false when the
- * stream was ended (the caller stops). */
-bool xds_proxy_start(xds_proxy *p, const char *node_id, const char *node_cluster,
-                     const char *user_agent_name, const char *user_agent_version, uint32_t flavor);
-uint32_t xds_flavor_for(const xds_type_info *first_type, bool wildcard, const char *user_agent_name);
+struct Envoy__Config__Core__V3__Node; /* envoy/config/core/v3/base.pb-c.h */
+
+/* Handles a stream's first request, of either protocol (`request_kind`,
+ * "DiscoveryRequest" or "DeltaDiscoveryRequest", names it in errors): a
+ * type_url is required; the proxy's identity comes from `node`, its flavor
+ * from the first type, whether the request asks for everything (`names`
+ * empty or holding "*") and the user agent; then watch and quota. false when
+ * the stream was ended (the caller stops). */
+bool xds_proxy_start(xds_proxy *p, const char *request_kind, const char *type_url,
+                     const struct Envoy__Config__Core__V3__Node *node, char *const *names,
+                     size_t name_count);
 
 /* Ends the stream with a gRPC status (once). */
 void xds_proxy_finish(xds_proxy *p, int code, const char *fmt, ...)

@@ -1,7 +1,8 @@
 /*
  * The hand-written pieces of api.xds against the generated descriptors: the
  * discovery field numbers of xds_wire.h, the served types' messages, and the
- * small containers (name_set, strmap, out_queue) the streams rely on.
+ * small containers (name_set, strmap, out_queue, lru_index) the streams and
+ * caches rely on.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "test_check.h"
 
+#include "lru_index.h"
 #include "name_set.h"
 #include "out_queue.h"
 #include "pb_registry.h"
@@ -139,11 +141,57 @@ static void test_out_queue(void)
     close(sv[1]);
 }
 
+typedef struct dropped {
+    lru_entry *entries[8];
+    size_t count;
+} dropped;
+
+static void record_drop(void *owner, lru_entry *e)
+{
+    dropped *d = owner;
+    d->entries[d->count++] = e;
+}
+
+static void test_lru_index(void)
+{
+    dropped d = {0};
+    lru_index l;
+    lru_index_init(&l, 100, record_drop, &d);
+    lru_entry a = {0}, b = {0}, c = {0}, big = {0};
+    CHECK(lru_index_add(&l, "a", &a, 40));
+    CHECK(lru_index_add(&l, "b", &b, 40));
+    CHECK_STR(a.key, "a"); /* the index's own copy */
+    CHECK(lru_index_get(&l, "a") == &a); /* now the most recently used */
+    CHECK(lru_index_get(&l, "x") == NULL);
+    CHECK(lru_index_add(&l, "c", &c, 40)); /* over budget: b, the least recent, goes */
+    CHECK_INT(d.count, 1);
+    CHECK(d.entries[0] == &b);
+    CHECK(lru_index_get(&l, "b") == NULL);
+    CHECK_INT(l.entries, 2);
+    CHECK_INT(l.bytes, 80);
+    CHECK_INT(l.evictions, 1);
+    CHECK(l.oldest == &a && l.newest == &c);
+
+    CHECK(lru_index_add(&l, "big", &big, 500)); /* alone over budget: kept, the rest go */
+    CHECK_INT(d.count, 3);
+    CHECK(l.oldest == &big && l.newest == &big);
+    CHECK_INT(l.bytes, 500);
+
+    lru_index_evict(&l, &big);
+    CHECK_INT(l.entries, 0);
+    CHECK(l.oldest == NULL && l.newest == NULL);
+    CHECK(lru_index_add(&l, "a", &a, 10));
+    lru_index_free(&l); /* drops what is left */
+    CHECK_INT(d.count, 5);
+    CHECK(d.entries[4] == &a);
+}
+
 int main(void)
 {
     test_field_numbers();
     test_name_set();
     test_strmap();
     test_out_queue();
+    test_lru_index();
     return test_finish("xds_unit_wire");
 }
