@@ -4,22 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "discovery_watch.h"
+
 #define ERROR_MAX 300
 
 typedef struct cm_service cm_service;
 typedef struct cm_query cm_query;
-
-struct trellis_discovery_watch {
-    cm_query *query;
-    uint32_t ip_preference;
-    uint32_t default_port;
-    trellis_discovery_update_fn update;
-    void *arg;
-    trellis_timer *first;           /* delivers what is known after watch() returned */
-    char *digest;                   /* the set delivered last; NULL: none yet */
-    bool dead;                      /* unwatched; freed by the next sweep */
-    trellis_discovery_watch *next;
-};
 
 /* One attribute filter of a service: one DiscoverInstances per cycle. */
 struct cm_query {
@@ -78,6 +68,12 @@ struct cloudmap_poller {
 
 static void service_schedule(cm_service *s, uint64_t delay_ms);
 static void on_service_timer(void *arg);
+
+/* What a watch follows: its service's query of its attribute filter. */
+static cm_query *watch_query(const trellis_discovery_watch *w)
+{
+    return w->source;
+}
 
 /* ---- small helpers ---- */
 
@@ -146,20 +142,13 @@ static char *digest_of(trellis_endpoint *eps, size_t n)
 /* Gives a watch its filter's endpoints if they differ from what it has. */
 static void deliver_set(trellis_discovery_watch *w)
 {
-    const cm_query *q = w->query;
+    const cm_query *q = watch_query(w);
     trellis_endpoint *eps = malloc((q->instances.count ? q->instances.count : 1) * sizeof(*eps));
     if (eps == NULL)
         return;
     size_t n = cloudmap_select_endpoints(&q->instances, w->ip_preference, w->default_port, eps);
-    char *digest = digest_of(eps, n);
-    if (digest != NULL && w->digest != NULL && strcmp(digest, w->digest) == 0) {
-        free(digest);
-        free(eps);
-        return;
-    }
-    free(w->digest);
-    w->digest = digest; /* NULL on allocation failure: the next answer is delivered again */
-    w->update(w->arg, TRELLIS_OK, eps, n, NULL);
+    /* A digest that could not be made (NULL) delivers, and the next answer too. */
+    discovery_watch_deliver(w, digest_of(eps, n), eps, n);
     free(eps);
 }
 
@@ -170,25 +159,11 @@ static void deliver_failure(trellis_discovery_watch *w, trellis_status status, c
 
 /* ---- freeing ---- */
 
-static void watch_free(cloudmap_poller *p, trellis_discovery_watch *w)
-{
-    if (w->first != NULL)
-        p->host->timer_free(w->first);
-    free(w->digest);
-    free(w);
-}
-
 static void query_free(cloudmap_poller *p, cm_query *q)
 {
     if (q->pending != NULL)
         cloudmap_client_cancel(q->pending);
-    while (q->watches != NULL) {
-        trellis_discovery_watch *w = q->watches;
-        q->watches = w->next;
-        if (!w->dead)
-            p->stats.watches--;
-        watch_free(p, w);
-    }
+    p->stats.watches -= discovery_watches_free(p->host, &q->watches);
     for (size_t i = 0; i < q->attribute_count; i++) {
         free((char *)q->attributes[i].key);
         free((char *)q->attributes[i].value);
@@ -251,15 +226,7 @@ static bool service_sweep(cm_service *s)
     bool live_query = false;
     for (cm_query **qlink = &s->queries; *qlink != NULL;) {
         cm_query *q = *qlink;
-        for (trellis_discovery_watch **wlink = &q->watches; *wlink != NULL;) {
-            trellis_discovery_watch *w = *wlink;
-            if (w->dead) {
-                *wlink = w->next;
-                watch_free(p, w);
-            } else {
-                wlink = &w->next;
-            }
-        }
+        discovery_watches_sweep(p->host, &q->watches);
         if (q->watches == NULL && q->pending == NULL) {
             *qlink = q->next;
             query_free(p, q);
@@ -522,7 +489,7 @@ static void service_schedule(cm_service *s, uint64_t delay_ms)
 static void on_first(void *arg)
 {
     trellis_discovery_watch *w = arg;
-    cm_query *q = w->query;
+    cm_query *q = watch_query(w);
     cm_service *s = q->service;
     if (w->dead)
         return;
@@ -614,24 +581,13 @@ trellis_status cloudmap_poller_watch(cloudmap_poller *p, const trellis_discovery
     }
     cm_service *s = service_get(p, t->namespace_name, t->service_name);
     cm_query *q = s ? query_get(s, t) : NULL;
-    trellis_discovery_watch *w = q ? calloc(1, sizeof(*w)) : NULL;
-    if (w != NULL) {
-        w->first = p->host->timer_new(p->ctx, on_first, w);
-        if (w->first == NULL) {
-            free(w);
-            w = NULL;
-        }
-    }
+    trellis_discovery_watch *w =
+        q ? discovery_watch_new(p->host, p->ctx, t, update, arg, q, on_first) : NULL;
     if (w == NULL) {
         if (s != NULL)
             service_sweep(s);
         return TRELLIS_ERR_NOMEM;
     }
-    w->query = q;
-    w->ip_preference = t->ip_preference;
-    w->default_port = t->default_port;
-    w->update = update;
-    w->arg = arg;
     w->next = q->watches;
     q->watches = w;
     p->stats.watches++;
@@ -643,12 +599,10 @@ trellis_status cloudmap_poller_watch(cloudmap_poller *p, const trellis_discovery
 
 void cloudmap_poller_unwatch(cloudmap_poller *p, trellis_discovery_watch *w)
 {
-    if (w == NULL || w->dead)
+    if (!discovery_watch_kill(p->host, w))
         return;
-    w->dead = true;
-    p->host->timer_stop(w->first);
     p->stats.watches--;
-    service_sweep(w->query->service);
+    service_sweep(watch_query(w)->service);
 }
 
 /* ---- the poller ---- */

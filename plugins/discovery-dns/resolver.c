@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "discovery_watch.h"
+
 #define ERROR_MAX 300
 #define MAX_ALIAS_HOPS 8
 #define INFLIGHT_RETRY_MS 20
@@ -12,18 +14,6 @@
 typedef struct name_entry name_entry;
 
 enum family { FAMILY_V4 = 0, FAMILY_V6 = 1 };
-
-struct trellis_discovery_watch {
-    name_entry *entry;
-    uint32_t ip_preference;
-    uint32_t default_port;
-    trellis_discovery_update_fn update;
-    void *arg;
-    trellis_timer *first;           /* delivers what is known after watch() returned */
-    char *digest;                   /* the set delivered last; NULL: none yet */
-    bool dead;
-    trellis_discovery_watch *next;
-};
 
 /* One family's question in the round under way. */
 typedef struct question {
@@ -83,6 +73,12 @@ struct dns_resolver {
 
 static void start_candidate(name_entry *e);
 
+/* What a watch follows: its hostname's entry. */
+static name_entry *watch_entry(const trellis_discovery_watch *w)
+{
+    return w->source;
+}
+
 /* ---- selection and delivery ---- */
 
 static bool wants_v4(uint32_t preference)
@@ -112,7 +108,7 @@ static int text_compare(const void *a, const void *b)
 
 static void deliver_set(trellis_discovery_watch *w)
 {
-    const address_list *list = pick(w->entry, w->ip_preference);
+    const address_list *list = pick(watch_entry(w), w->ip_preference);
     size_t size = 1;
     for (size_t i = 0; i < list->count; i++)
         size += strlen(list->items[i]) + 1;
@@ -129,14 +125,7 @@ static void deliver_set(trellis_discovery_watch *w)
         len += (size_t)snprintf(digest + len, size - len, "%s\n", list->items[i]);
         eps[i] = (trellis_endpoint){.address = list->items[i], .port = w->default_port, .zone = NULL};
     }
-    if (w->digest != NULL && strcmp(digest, w->digest) == 0) {
-        free(digest);
-        free(eps);
-        return;
-    }
-    free(w->digest);
-    w->digest = digest;
-    w->update(w->arg, TRELLIS_OK, eps, list->count, NULL);
+    discovery_watch_deliver(w, digest, eps, list->count);
     free(eps);
 }
 
@@ -157,14 +146,6 @@ static void question_reset(question *q)
     q->family = family;
 }
 
-static void watch_free(dns_resolver *r, trellis_discovery_watch *w)
-{
-    if (w->first != NULL)
-        r->host->timer_free(w->first);
-    free(w->digest);
-    free(w);
-}
-
 static void entry_free(name_entry *e)
 {
     dns_resolver *r = e->resolver;
@@ -176,13 +157,7 @@ static void entry_free(name_entry *e)
     }
     for (int f = 0; f < 2; f++)
         question_reset(&e->q[f]);
-    while (e->watches != NULL) {
-        trellis_discovery_watch *w = e->watches;
-        e->watches = w->next;
-        if (!w->dead)
-            r->stats.watches--;
-        watch_free(r, w);
-    }
+    r->stats.watches -= discovery_watches_free(r->host, &e->watches);
     if (e->timer != NULL)
         r->host->timer_free(e->timer);
     free(e->v4.items);
@@ -207,15 +182,7 @@ static bool entry_sweep(name_entry *e)
         return false;
     }
     e->sweep = false;
-    for (trellis_discovery_watch **link = &e->watches; *link != NULL;) {
-        trellis_discovery_watch *w = *link;
-        if (w->dead) {
-            *link = w->next;
-            watch_free(r, w);
-        } else {
-            link = &w->next;
-        }
-    }
+    discovery_watches_sweep(r->host, &e->watches);
     if (e->watches == NULL) {
         entry_free(e);
         return true;
@@ -466,7 +433,7 @@ static void on_entry_timer(void *arg)
 static void on_first(void *arg)
 {
     trellis_discovery_watch *w = arg;
-    name_entry *e = w->entry;
+    name_entry *e = watch_entry(w);
     if (w->dead)
         return;
     e->busy++;
@@ -518,21 +485,13 @@ trellis_status dns_resolver_watch(dns_resolver *r, const trellis_discovery_targe
         update == NULL || watch_out == NULL)
         return TRELLIS_ERR_INVALID;
     name_entry *e = entry_get(r, t->hostname);
-    trellis_discovery_watch *w = e ? calloc(1, sizeof(*w)) : NULL;
-    if (w != NULL && (w->first = r->host->timer_new(r->ctx, on_first, w)) == NULL) {
-        free(w);
-        w = NULL;
-    }
+    trellis_discovery_watch *w =
+        e ? discovery_watch_new(r->host, r->ctx, t, update, arg, e, on_first) : NULL;
     if (w == NULL) {
         if (e != NULL && e->watches == NULL)
             entry_free(e);
         return TRELLIS_ERR_NOMEM;
     }
-    w->entry = e;
-    w->ip_preference = t->ip_preference;
-    w->default_port = t->default_port;
-    w->update = update;
-    w->arg = arg;
     w->next = e->watches;
     e->watches = w;
     r->stats.watches++;
@@ -548,12 +507,10 @@ trellis_status dns_resolver_watch(dns_resolver *r, const trellis_discovery_targe
 
 void dns_resolver_unwatch(dns_resolver *r, trellis_discovery_watch *w)
 {
-    if (w == NULL || w->dead)
+    if (!discovery_watch_kill(r->host, w))
         return;
-    w->dead = true;
-    r->host->timer_stop(w->first);
     r->stats.watches--;
-    entry_sweep(w->entry);
+    entry_sweep(watch_entry(w));
 }
 
 /* ---- the resolver ---- */
