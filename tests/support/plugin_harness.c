@@ -12,6 +12,7 @@
 #include "instance.h"
 #include "loader.h"
 #include "log.h"
+#include "loop_runner.h"
 #include "plugin_config.h"
 #include "runtime.h"
 
@@ -233,47 +234,14 @@ bool harness_ready(harness_instance *hi, const char **detail)
 
 /* ---- running the loop ---- */
 
-typedef struct run_state {
-    loop *lp;
-    bool (*until)(void *arg);
-    void *arg;
-} run_state;
-
-static void on_poll(void *arg)
-{
-    run_state *rs = arg;
-    if (rs->until != NULL && rs->until(rs->arg))
-        loop_break(rs->lp);
-}
-
-static void on_deadline(void *arg)
-{
-    loop_break(arg);
-}
-
 bool harness_run_until(harness *h, bool (*until)(void *arg), void *arg, uint64_t timeout_ms)
 {
-    if (until != NULL && until(arg))
-        return true;
-    run_state rs = {.lp = h->env.lp, .until = until, .arg = arg};
-    loop_timer *poll = loop_timer_new(h->env.lp, on_poll, &rs);
-    loop_timer *deadline = loop_timer_new(h->env.lp, on_deadline, h->env.lp);
-    if (poll == NULL || deadline == NULL) {
-        loop_timer_free(poll);
-        loop_timer_free(deadline);
-        return false;
-    }
-    loop_timer_start(poll, 1, true);
-    loop_timer_start(deadline, timeout_ms, false);
-    loop_run(h->env.lp);
-    loop_timer_free(poll);
-    loop_timer_free(deadline);
-    return until != NULL && until(arg);
+    return run_loop_until(h->env.lp, until, arg, timeout_ms);
 }
 
 void harness_run_for(harness *h, uint64_t ms)
 {
-    harness_run_until(h, NULL, NULL, ms);
+    run_loop_for(h->env.lp, ms);
 }
 
 /* ---- captured log ---- */

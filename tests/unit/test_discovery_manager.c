@@ -18,6 +18,7 @@
 #include "discovery/endpoint_set.h"
 #include "host.h"
 #include "loop.h"
+#include "loop_runner.h"
 #include "plugin_config.h"
 #include "test_check.h"
 #include "xds/snapshot.h"
@@ -166,20 +167,6 @@ static void on_snapshot(void *arg, trellis_xds_snapshot *snapshot)
     r->last = snapshot ? xds_snapshot_ref(snapshot) : NULL;
 }
 
-static void on_deadline(void *arg)
-{
-    (void)arg;
-    loop_break(lp);
-}
-
-static void run_for(uint64_t ms)
-{
-    loop_timer *t = loop_timer_new(lp, on_deadline, NULL);
-    loop_timer_start(t, ms, false);
-    loop_run(lp);
-    loop_timer_free(t);
-}
-
 static void watch_identity(const char *node_id, trellis_xds_flavor flavor, receiver *r)
 {
     trellis_error *err = host_services.error_new();
@@ -247,7 +234,7 @@ static void test_flow(fake_plugin *cloudmap, fake_plugin *dns)
     receiver sidecar = {0}, proxyless = {0};
     watch_identity("mesh/m/virtualNode/client", TRELLIS_XDS_SIDECAR, &sidecar);
     watch_identity("mesh/m/virtualNode/client", TRELLIS_XDS_PROXYLESS, &proxyless);
-    run_for(5);
+    run_loop_for(lp, 5);
     CHECK_INT(sidecar.calls, 1);
     /* One Cloud Map watch shared by both identities; the DNS name is watched
      * for the proxyless client only (the sidecar gets STRICT_DNS). */
@@ -262,7 +249,7 @@ static void test_flow(fake_plugin *cloudmap, fake_plugin *dns)
     /* A set arrives: normalised, and the listener port where none is given. */
     const trellis_endpoint first[] = {{"10.0.0.2", 0, NULL}, {"10.0.0.1", 8080, NULL}};
     deliver(cloudmap, "cloudmap m.local/web", first, 2);
-    run_for(30);
+    run_loop_for(lp, 30);
     CHECK_INT(sidecar.calls, 2);
     CHECK_INT(proxyless.calls, 2);
     CHECK_CONTAINS(assignment(&sidecar, "cds_egress_m_web_http_80"),
@@ -275,7 +262,7 @@ static void test_flow(fake_plugin *cloudmap, fake_plugin *dns)
     xds_engine_get_stats(engine, &before);
     const trellis_endpoint same[] = {{"10.0.0.1", 8080, NULL}, {"10.0.0.2", 0, NULL}};
     deliver(cloudmap, "cloudmap m.local/web", same, 2);
-    run_for(30);
+    run_loop_for(lp, 30);
     xds_engine_get_stats(engine, &after);
     CHECK_INT(after.compiles, before.compiles);
     CHECK_INT(sidecar.calls, 2);
@@ -285,7 +272,7 @@ static void test_flow(fake_plugin *cloudmap, fake_plugin *dns)
 
     /* A failure keeps the last set and shows in the detail; recovery clears it. */
     fail(cloudmap, "cloudmap m.local/web", "registry unreachable: connection refused");
-    run_for(30);
+    run_loop_for(lp, 30);
     CHECK_INT(sidecar.calls, 2);
     char detail[1024];
     discovery_manager_detail(mgr, detail, sizeof(detail));
@@ -312,7 +299,7 @@ static void test_flow(fake_plugin *cloudmap, fake_plugin *dns)
      * twin (still looked up recently). */
     put_node("web", "{'listeners': [{'portMapping': {'port': 80, 'protocol': 'http'}}],"
                     " 'serviceDiscovery': {'awsCloudMap': {'namespaceName': 'm.local', 'serviceName': 'web2'}}}");
-    run_for(30);
+    run_loop_for(lp, 30);
     CHECK(live_watch(cloudmap, "cloudmap m.local/web2") != NULL);
     CHECK(live_watch(cloudmap, "cloudmap m.local/web") != NULL);
     CHECK_STR(assignment(&sidecar, "cds_egress_m_web_http_80"),
@@ -335,7 +322,7 @@ static void test_flow(fake_plugin *cloudmap, fake_plugin *dns)
     /* Nobody needs them any more: after the idle time every watch ends. */
     xds_engine_unwatch(sidecar.watch);
     xds_engine_unwatch(proxyless.watch);
-    run_for(IDLE_MS * 3);
+    run_loop_for(lp, IDLE_MS * 3);
     CHECK_INT(live_watches(cloudmap), 0);
     CHECK_INT(live_watches(dns), 0);
     discovery_manager_get_stats(mgr, &stats);

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "debug.h"
+#include "diag_check.h"
 #include "host.h"
 #include "loader.h"
 #include "log.h"
@@ -194,18 +195,9 @@ static void expect_config_refused(int line, const char *plugins_json, const char
     plugin_cache *cache = plugin_cache_new();
     diag_list diags = {0};
     CHECK(!runtime_check_config(cache, cfg, &diags));
-    size_t n = 0;
-    for (; expected[n] != NULL; n++) {
-        char want[2048];
-        snprintf(want, sizeof(want), "%s: %s", config_path, expected[n]);
-        if (n < diags.count)
-            CHECK_STR(diags.items[n], want);
-        else
-            fprintf(stderr, "line %d: missing diagnostic: %s\n", line, want);
-    }
-    for (size_t extra = n; extra < diags.count; extra++)
-        fprintf(stderr, "line %d: unexpected diagnostic: %s\n", line, diags.items[extra]);
-    CHECK_INT(diags.count, n);
+    char prefix[sizeof(config_path) + 2];
+    snprintf(prefix, sizeof(prefix), "%s: ", config_path);
+    check_diagnostics(&diags, prefix, expected, line);
     diag_clear(&diags);
     plugin_cache_free(cache);
     core_config_free(cfg);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag_check.h"
 #include "plugin_config.h"
 #include "test_check.h"
 
@@ -40,18 +41,7 @@ static void expect_validation(int line, const char *json_text, const char *const
     }
     diag_list diags = {0};
     bool ok = plugin_config_validate(schema, config, PREFIX, &diags);
-    size_t n = 0;
-    for (; expected[n] != NULL; n++) {
-        char want[512];
-        snprintf(want, sizeof(want), "%s%s", PREFIX, expected[n]);
-        if (n < diags.count)
-            CHECK_STR(diags.items[n], want);
-        else
-            fprintf(stderr, "line %d: missing diagnostic: %s\n", line, want);
-    }
-    for (size_t extra = n; extra < diags.count; extra++)
-        fprintf(stderr, "line %d: unexpected diagnostic: %s\n", line, diags.items[extra]);
-    CHECK_INT(diags.count, n);
+    size_t n = check_diagnostics(&diags, PREFIX, expected, line);
     CHECK(ok == (n == 0));
     diag_clear(&diags);
     json_decref(config);

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "host.h"
 #include "loop.h"
+#include "loop_runner.h"
 #include "plugin_config.h"
 #include "test_check.h"
 #include "xds/node_id.h"
@@ -45,21 +46,6 @@ static void on_update(void *arg, trellis_xds_snapshot *snapshot)
         xds_engine_unwatch(r->watch);
         r->watch = NULL;
     }
-}
-
-static void on_deadline(void *arg)
-{
-    (void)arg;
-    loop_break(lp);
-}
-
-/* Runs the loop for `ms` milliseconds (enough for the coalescing window). */
-static void run_for(uint64_t ms)
-{
-    loop_timer *t = loop_timer_new(lp, on_deadline, NULL);
-    loop_timer_start(t, ms, false);
-    loop_run(lp);
-    loop_timer_free(t);
 }
 
 static void put_and_publish(resource_kind kind, const char *mesh, const char *parent,
@@ -152,7 +138,7 @@ static void test_watch_errors(void)
                     TRELLIS_XDS_SIDECAR, &r, message, sizeof(message)),
               TRELLIS_ERR_NOT_FOUND);
     CHECK_CONTAINS(message, "of account 999999999999");
-    run_for(20);
+    run_loop_for(lp, 20);
     CHECK_INT(r.calls, 0);
 }
 
@@ -169,7 +155,7 @@ static void test_first_snapshot_and_changes(void)
               TRELLIS_OK);
     CHECK_STR(xds_engine_watch_identity(a.watch), "mesh/apps/virtualNode/serviceA");
     CHECK_INT(a.calls, 0); /* never inside xds_watch */
-    run_for(5);
+    run_loop_for(lp, 5);
     CHECK_INT(a.calls, 1);
     CHECK_INT(a2.calls, 1);
     CHECK(a.last != NULL && a.last == a2.last); /* one identity, one snapshot */
@@ -191,7 +177,7 @@ static void test_first_snapshot_and_changes(void)
         put_and_publish(RESOURCE_ROUTE, "apps", "serviceB", "serviceB",
                         "{'http2Route': {'match': {'prefix': '/'}, 'action': {'weightedTargets':"
                         " [{'virtualNode': 'serviceB', 'weight': 75}, {'virtualNode': 'serviceBv2', 'weight': 25}]}}}");
-    run_for(40);
+    run_loop_for(lp, 40);
     xds_engine_stats after;
     xds_engine_get_stats(engine, &after);
     CHECK_INT(after.compiles - before.compiles, 1);
@@ -205,14 +191,14 @@ static void test_first_snapshot_and_changes(void)
 
     /* A change that compiles to the same resources publishes nothing. */
     put_and_publish(RESOURCE_VIRTUAL_SERVICE, "apps", NULL, "unrelated.apps.local", "{}");
-    run_for(40);
+    run_loop_for(lp, 40);
     CHECK_INT(a.calls, 2);
 
     /* Deleting the node: watchers hear NULL; one of them unwatches inside
      * its callback, the other afterwards. */
     a.unwatch_on_call = true;
     remove_and_publish(RESOURCE_VIRTUAL_NODE, "apps", "serviceA");
-    run_for(40);
+    run_loop_for(lp, 40);
     CHECK(a.got_null);
     CHECK(a2.got_null);
     CHECK(a.watch == NULL);
@@ -240,7 +226,7 @@ static void test_release_owner(void)
               TRELLIS_OK);
     host_services.error_free(err);
     xds_engine_release_owner(engine, owner);
-    run_for(5);
+    run_loop_for(lp, 5);
     CHECK_INT(r.calls, 0); /* released before its first delivery */
     xds_engine_stats stats;
     xds_engine_get_stats(engine, &stats);
@@ -352,7 +338,7 @@ static void test_endpoint_source(void)
               TRELLIS_OK);
     CHECK_INT(watch("mesh/cm/virtualNode/b", TRELLIS_XDS_SIDECAR, &b, message, sizeof(message)),
               TRELLIS_OK);
-    run_for(5);
+    run_loop_for(lp, 5);
     CHECK_STR(f.demand_log, "+a +d");
     CHECK_INT(client.calls, 1);
     CHECK_STR(endpoint_address(client.last, "cds_egress_cm_a_http_80"), "10.0.0.1");
@@ -362,7 +348,7 @@ static void test_endpoint_source(void)
     xds_engine_get_stats(engine, &before);
     f.a_address = "10.0.0.2";
     xds_engine_endpoints_changed(engine, "cm", "a");
-    run_for(30);
+    run_loop_for(lp, 30);
     xds_engine_get_stats(engine, &after);
     CHECK_INT(after.compiles - before.compiles, 1); /* client only, not b */
     CHECK_INT(client.calls, 2);
@@ -371,7 +357,7 @@ static void test_endpoint_source(void)
 
     /* Nobody uses b's endpoints (it is nobody's backend): nothing to do. */
     xds_engine_endpoints_changed(engine, "cm", "b");
-    run_for(30);
+    run_loop_for(lp, 30);
     xds_engine_get_stats(engine, &before);
     CHECK_INT(before.compiles, after.compiles);
 
@@ -379,7 +365,7 @@ static void test_endpoint_source(void)
     f.resolve_d = false;
     f.demand_log[0] = '\0';
     xds_engine_endpoints_changed(engine, NULL, NULL);
-    run_for(30);
+    run_loop_for(lp, 30);
     CHECK_INT(client.calls, 3);
     CHECK_STR(f.demand_log, "-d");
     CHECK(xds_snapshot_find(client.last, TRELLIS_XDS_ENDPOINT, "cds_egress_cm_d_http_80") == NULL);
