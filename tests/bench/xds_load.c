@@ -99,10 +99,7 @@ static void send_request(proxy *p, int t, const char *nonce)
     };
     p->node_sent = true;
     p->requested[t] = true;
-    size_t len;
-    uint8_t *msg = ads_pack_request(&spec, &len);
-    ads_client_send(p->c, p->stream, msg, len);
-    free(msg);
+    ads_send_request(p->c, p->stream, &spec);
 }
 
 static int type_of(const char *url)

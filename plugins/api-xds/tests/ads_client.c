@@ -455,6 +455,15 @@ uint64_t ads_client_pings_answered(const ads_client *c)
 /* Messages                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* The packed bytes of `m` (malloc'd, never NULL but on allocation failure). */
+static uint8_t *pack_message(const ProtobufCMessage *m, size_t *len)
+{
+    *len = protobuf_c_message_get_packed_size(m);
+    uint8_t *out = malloc(*len ? *len : 1);
+    protobuf_c_message_pack(m, out);
+    return out;
+}
+
 uint8_t *ads_pack_request(const ads_request_spec *spec, size_t *len)
 {
     Envoy__Service__Discovery__V3__DiscoveryRequest req = ENVOY__SERVICE__DISCOVERY__V3__DISCOVERY_REQUEST__INIT;
@@ -476,10 +485,7 @@ uint8_t *ads_pack_request(const ads_request_spec *spec, size_t *len)
         status.message = (char *)spec->nack_message;
         req.error_detail = &status;
     }
-    *len = protobuf_c_message_get_packed_size(&req.base);
-    uint8_t *out = malloc(*len ? *len : 1);
-    protobuf_c_message_pack(&req.base, out);
-    return out;
+    return pack_message(&req.base, len);
 }
 
 uint8_t *ads_pack_delta_request(const ads_delta_spec *spec, size_t *len)
@@ -513,10 +519,25 @@ uint8_t *ads_pack_delta_request(const ads_delta_spec *spec, size_t *len)
         status.message = (char *)spec->nack_message;
         req.error_detail = &status;
     }
-    *len = protobuf_c_message_get_packed_size(&req.base);
-    uint8_t *out = malloc(*len ? *len : 1);
-    protobuf_c_message_pack(&req.base, out);
-    return out;
+    return pack_message(&req.base, len);
+}
+
+bool ads_send_request(ads_client *c, int32_t stream, const ads_request_spec *spec)
+{
+    size_t len;
+    uint8_t *msg = ads_pack_request(spec, &len);
+    bool sent = ads_client_send(c, stream, msg, len);
+    free(msg);
+    return sent;
+}
+
+bool ads_send_delta_request(ads_client *c, int32_t stream, const ads_delta_spec *spec)
+{
+    size_t len;
+    uint8_t *msg = ads_pack_delta_request(spec, &len);
+    bool sent = ads_client_send(c, stream, msg, len);
+    free(msg);
+    return sent;
 }
 
 Envoy__Service__Discovery__V3__DiscoveryResponse *ads_unpack_response(const uint8_t *data, size_t len)
@@ -530,4 +551,18 @@ Envoy__Service__Discovery__V3__DeltaDiscoveryResponse *ads_unpack_delta_response
 {
     return (Envoy__Service__Discovery__V3__DeltaDiscoveryResponse *)protobuf_c_message_unpack(
         &envoy__service__discovery__v3__delta_discovery_response__descriptor, NULL, len, data);
+}
+
+const char *ads_delta_summary(const Envoy__Service__Discovery__V3__DeltaDiscoveryResponse *r)
+{
+    static char out[2048];
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; r && i < r->n_resources; i++)
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", n ? "," : "",
+                              r->resources[i]->name);
+    for (size_t i = 0; r && i < r->n_removed_resources; i++)
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s-%s", n ? "," : "",
+                              r->removed_resources[i]);
+    return out;
 }

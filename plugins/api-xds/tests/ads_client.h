@@ -114,8 +114,16 @@ typedef struct ads_delta_spec {
 
 uint8_t *ads_pack_delta_request(const ads_delta_spec *spec, size_t *len);
 
+/* Packs a request and sends it on `stream`; false as ads_client_send(). */
+bool ads_send_request(ads_client *c, int32_t stream, const ads_request_spec *spec);
+bool ads_send_delta_request(ads_client *c, int32_t stream, const ads_delta_spec *spec);
+
 Envoy__Service__Discovery__V3__DiscoveryResponse *ads_unpack_response(const uint8_t *data, size_t len);
 Envoy__Service__Discovery__V3__DeltaDiscoveryResponse *ads_unpack_delta_response(const uint8_t *data,
                                                                                  size_t len);
+
+/* "name,...,-removed,..." of a delta response: its resources, then its
+ * removals ("" for NULL). A static buffer, overwritten by the next call. */
+const char *ads_delta_summary(const Envoy__Service__Discovery__V3__DeltaDiscoveryResponse *r);
 
 #endif

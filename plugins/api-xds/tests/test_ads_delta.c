@@ -20,19 +20,6 @@ static void free_delta(delta_response *r)
         protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
-/* "name@version-prefix,..." of the resources, then "-name,..." removals. */
-static const char *delta_summary(const delta_response *r)
-{
-    static char out[2048];
-    size_t n = 0;
-    out[0] = '\0';
-    for (size_t i = 0; r && i < r->n_resources; i++)
-        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", n ? "," : "", r->resources[i]->name);
-    for (size_t i = 0; r && i < r->n_removed_resources; i++)
-        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s-%s", n ? "," : "", r->removed_resources[i]);
-    return out;
-}
-
 static const char *resource_version(const delta_response *r, const char *name)
 {
     for (size_t i = 0; r && i < r->n_resources; i++)
@@ -41,18 +28,10 @@ static const char *resource_version(const delta_response *r, const char *name)
     return NULL;
 }
 
-static void send_delta(tclient *t, int32_t s, const ads_delta_spec *spec)
-{
-    size_t len;
-    uint8_t *msg = ads_pack_delta_request(spec, &len);
-    ads_client_send(t->c, s, msg, len);
-    free(msg);
-}
-
 static void ack(tclient *t, int32_t s, const delta_response *r)
 {
     ads_delta_spec spec = {.type_url = r->type_url, .response_nonce = r->nonce};
-    send_delta(t, s, &spec);
+    ads_send_delta_request(t->c, s, &spec);
 }
 
 static fake_snapshot *snapshot(uint64_t changed, const char *c1_timeout, bool with_c2, bool with_c3)
@@ -76,10 +55,10 @@ static void test_wildcard_changes_and_removals(void)
     tclient *t = tc_connect(&e);
     int32_t s = tc_open(t, DELTA_PATH);
     ads_delta_spec first = {.type_url = CDS, .node_id = NODE};
-    send_delta(t, s, &first);
+    ads_send_delta_request(t->c, s, &first);
     delta_response *r = tc_next_delta(t, s, 2000);
     CHECK(r != NULL);
-    CHECK_STR(delta_summary(r), "c1,c2");
+    CHECK_STR(ads_delta_summary(r), "c1,c2");
     if (r == NULL) {
         env_stop(&e);
         return;
@@ -96,7 +75,7 @@ static void test_wildcard_changes_and_removals(void)
     /* c1 changes, c2 goes, c3 comes: only the difference is sent */
     fake_host_publish(e.fh, NODE, 0, snapshot(2, "5s", false, true));
     r = tc_next_delta(t, s, 2000);
-    CHECK_STR(delta_summary(r), "c1,c3,-c2");
+    CHECK_STR(ads_delta_summary(r), "c1,c3,-c2");
     if (r)
         ack(t, s, r);
     free_delta(r);
@@ -107,15 +86,15 @@ static void test_wildcard_changes_and_removals(void)
     /* EDS by name, then a name that does not exist (answered once), then unsubscribe */
     const char *sub[] = {"c1", "nope"};
     ads_delta_spec eds = {.type_url = EDS, .subscribe = sub, .subscribe_count = 2};
-    send_delta(t, s, &eds);
+    ads_send_delta_request(t->c, s, &eds);
     r = tc_next_delta(t, s, 2000);
-    CHECK_STR(delta_summary(r), "c1,-nope");
+    CHECK_STR(ads_delta_summary(r), "c1,-nope");
     if (r)
         ack(t, s, r);
     free_delta(r);
     const char *unsub[] = {"c1"};
     ads_delta_spec eds_off = {.type_url = EDS, .unsubscribe = unsub, .unsubscribe_count = 1};
-    send_delta(t, s, &eds_off);
+    ads_send_delta_request(t->c, s, &eds_off);
     CHECK(tc_next_delta(t, s, 300) == NULL);
     /* the unsubscribed endpoint changes: nothing comes */
     fake_snapshot *s4 = snapshot(4, "5s", false, true);
@@ -126,11 +105,11 @@ static void test_wildcard_changes_and_removals(void)
     /* NACK: counted and shown; the rejected resources are not resent */
     fake_host_publish(e.fh, NODE, 0, snapshot(5, "7s", false, true));
     r = tc_next_delta(t, s, 2000);
-    CHECK_STR(delta_summary(r), "c1");
+    CHECK_STR(ads_delta_summary(r), "c1");
     if (r) {
         ads_delta_spec nack = {.type_url = CDS, .response_nonce = r->nonce,
                                .nack_message = "c1: connect_timeout too large"};
-        send_delta(t, s, &nack);
+        ads_send_delta_request(t->c, s, &nack);
     }
     free_delta(r);
     CHECK(tc_next_delta(t, s, 300) == NULL);
@@ -151,9 +130,9 @@ static void test_wildcard_changes_and_removals(void)
     const char *versions[] = {c2_version, "0123"};
     ads_delta_spec again = {.type_url = CDS, .node_id = NODE, .initial_names = names,
                             .initial_versions = versions, .initial_count = 2};
-    send_delta(t, s, &again);
+    ads_send_delta_request(t->c, s, &again);
     r = tc_next_delta(t, s, 2000);
-    CHECK_STR(delta_summary(r), "c1,c3,-gone");
+    CHECK_STR(ads_delta_summary(r), "c1,c3,-gone");
     free_delta(r);
     tc_close(t);
     env_stop(&e);
@@ -169,7 +148,7 @@ static void test_explicit_wildcard_and_empty_initial(void)
     int32_t s = tc_open(t, DELTA_PATH);
     const char *star[] = {"*"};
     ads_delta_spec first = {.type_url = CDS, .node_id = NODE, .subscribe = star, .subscribe_count = 1};
-    send_delta(t, s, &first);
+    ads_send_delta_request(t->c, s, &first);
     /* the first request is always answered, even with nothing in it */
     delta_response *r = tc_next_delta(t, s, 2000);
     CHECK(r != NULL);
@@ -181,7 +160,7 @@ static void test_explicit_wildcard_and_empty_initial(void)
     free_delta(r);
     fake_host_publish(e.fh, NODE, 0, snapshot(2, "1s", false, false));
     r = tc_next_delta(t, s, 2000);
-    CHECK_STR(delta_summary(r), "c1");
+    CHECK_STR(ads_delta_summary(r), "c1");
     free_delta(r);
     tc_close(t);
     env_stop(&e);

@@ -164,10 +164,7 @@ static void sim_send(sim *m, int t, const char *nack)
     };
     m->node = NULL; /* the first request only */
     m->requested[t] = true;
-    size_t len;
-    uint8_t *msg = ads_pack_request(&spec, &len);
-    ads_client_send(m->t->c, m->s, msg, len);
-    free(msg);
+    ads_send_request(m->t->c, m->s, &spec);
 }
 
 /* Subscribes type t to `names` (Envoy sends them with the type's latest nonce). */
@@ -586,45 +583,22 @@ static void test_proxyless_routes_first_no_union(void)
 /* Delta                                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* "name,...,-removed,..." */
-static const char *delta_summary(const delta_response *r)
-{
-    static char out[1024];
-    size_t n = 0;
-    out[0] = '\0';
-    for (size_t i = 0; r && i < r->n_resources; i++)
-        n +=
-            (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", n ? "," : "", r->resources[i]->name);
-    for (size_t i = 0; r && i < r->n_removed_resources; i++)
-        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s-%s", n ? "," : "",
-                              r->removed_resources[i]);
-    return out;
-}
-
-static void delta_send(tclient *t, int32_t s, const ads_delta_spec *spec)
-{
-    size_t len;
-    uint8_t *msg = ads_pack_delta_request(spec, &len);
-    ads_client_send(t->c, s, msg, len);
-    free(msg);
-}
-
 /* The next response, expected of `type_url` with `summary`; ACKed unless `hold`. */
 static char *delta_expect(int line, tclient *t, int32_t s, const char *type_url,
                           const char *summary, bool hold)
 {
     delta_response *r = tc_next_delta(t, s, 2000);
-    bool ok =
-        r != NULL && strcmp(r->type_url, type_url) == 0 && strcmp(delta_summary(r), summary) == 0;
+    bool ok = r != NULL && strcmp(r->type_url, type_url) == 0 &&
+              strcmp(ads_delta_summary(r), summary) == 0;
     if (!ok)
         fprintf(stderr, "test_make_before_break.c:%d: expected %s [%s], got %s [%s]\n", line,
                 strrchr(type_url, '.') + 1, summary, r ? strrchr(r->type_url, '.') + 1 : "nothing",
-                delta_summary(r));
+                ads_delta_summary(r));
     CHECK(ok);
     char *nonce = r ? strdup(r->nonce) : NULL;
     if (r != NULL && !hold) {
         ads_delta_spec ack = {.type_url = type_url, .response_nonce = r->nonce};
-        delta_send(t, s, &ack);
+        ads_send_delta_request(t->c, s, &ack);
     }
     if (r)
         protobuf_c_message_free_unpacked(&r->base, NULL);
@@ -640,18 +614,18 @@ static void test_delta_removes_after_the_route_ack(void)
     tclient *t = tc_connect(&e);
     int32_t s = tc_open(t, DELTA_PATH);
     ads_delta_spec cds = {.type_url = CDS, .node_id = SIDECAR};
-    delta_send(t, s, &cds);
+    ads_send_delta_request(t->c, s, &cds);
     DELTA_EXPECT(t, s, CDS, "a,z");
     const char *az[] = {"a", "z"};
     ads_delta_spec eds = {.type_url = EDS, .subscribe = az, .subscribe_count = 2};
-    delta_send(t, s, &eds);
+    ads_send_delta_request(t->c, s, &eds);
     DELTA_EXPECT(t, s, EDS, "a,z");
     ads_delta_spec lds = {.type_url = LDS};
-    delta_send(t, s, &lds);
+    ads_send_delta_request(t->c, s, &lds);
     DELTA_EXPECT(t, s, LDS, "http");
     const char *r1[] = {"r1"};
     ads_delta_spec rds = {.type_url = RDS, .subscribe = r1, .subscribe_count = 1};
-    delta_send(t, s, &rds);
+    ads_send_delta_request(t->c, s, &rds);
     DELTA_EXPECT(t, s, RDS, "r1");
     CHECK(tc_next_delta(t, s, 200) == NULL);
 
@@ -664,7 +638,7 @@ static void test_delta_removes_after_the_route_ack(void)
     /* like Envoy, it subscribes to b's endpoints */
     const char *b[] = {"b"};
     ads_delta_spec eds_b = {.type_url = EDS, .subscribe = b, .subscribe_count = 1};
-    delta_send(t, s, &eds_b);
+    ads_send_delta_request(t->c, s, &eds_b);
     DELTA_EXPECT(t, s, EDS, "b");
     CHECK(tc_next_delta(t, s, 300) == NULL);
     trellis_status st;
@@ -674,7 +648,7 @@ static void test_delta_removes_after_the_route_ack(void)
 
     /* the RouteConfiguration ACK: now a goes, then its endpoints */
     ads_delta_spec ack = {.type_url = RDS, .response_nonce = routes ? routes : ""};
-    delta_send(t, s, &ack);
+    ads_send_delta_request(t->c, s, &ack);
     free(routes);
     DELTA_EXPECT(t, s, CDS, "-a");
     DELTA_EXPECT(t, s, EDS, "-a");

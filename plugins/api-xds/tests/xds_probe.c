@@ -94,10 +94,7 @@ static void send_request(probe *p, int t, const char *nack)
     };
     p->node_sent = true;
     p->requested[t] = true;
-    size_t len;
-    uint8_t *msg = ads_pack_request(&spec, &len);
-    ads_client_send(p->c, p->stream, msg, len);
-    free(msg);
+    ads_send_request(p->c, p->stream, &spec);
 }
 
 /* Subscribes type t to `names` if they differ from the current subscription. */

@@ -119,10 +119,7 @@ void tc_request(tclient *t, int32_t stream, const char *node_id, const char *typ
         .type_url = type_url, .version_info = version, .response_nonce = nonce,
         .names = names, .name_count = count_names(names), .node_id = node_id,
     };
-    size_t len;
-    uint8_t *msg = ads_pack_request(&spec, &len);
-    ads_client_send(t->c, stream, msg, len);
-    free(msg);
+    ads_send_request(t->c, stream, &spec);
 }
 
 void tc_nack(tclient *t, int32_t stream, const char *type_url, const char *version,
@@ -132,10 +129,7 @@ void tc_nack(tclient *t, int32_t stream, const char *type_url, const char *versi
         .type_url = type_url, .version_info = version, .response_nonce = nonce,
         .nack_message = message,
     };
-    size_t len;
-    uint8_t *msg = ads_pack_request(&spec, &len);
-    ads_client_send(t->c, stream, msg, len);
-    free(msg);
+    ads_send_request(t->c, stream, &spec);
 }
 
 typedef struct wait_state {
