@@ -125,16 +125,10 @@ static void handle_request(xds_proxy *p, const Envoy__Service__Discovery__V3__Di
 void ads_sotw_on_message(xds_proxy *p, const uint8_t *data, size_t len)
 {
     Envoy__Service__Discovery__V3__DiscoveryRequest *req =
-        (Envoy__Service__Discovery__V3__DiscoveryRequest *)protobuf_c_message_unpack(
-            &envoy__service__discovery__v3__discovery_request__descriptor, NULL, len, data);
-    if (req == NULL) {
-        p->server->host->metric_add(p->server->metrics.refused[XDS_REFUSED_BAD_REQUEST], 1);
-        xds_proxy_finish(p, GRPC_INVALID_ARGUMENT,
-                         "malformed DiscoveryRequest (%zu bytes that do not decode as "
-                         "envoy.service.discovery.v3.DiscoveryRequest)",
-                         len);
+        (Envoy__Service__Discovery__V3__DiscoveryRequest *)xds_proxy_decode_request(
+            p, &envoy__service__discovery__v3__discovery_request__descriptor, data, len);
+    if (req == NULL)
         return;
-    }
     handle_request(p, req);
     protobuf_c_message_free_unpacked(&req->base, NULL);
 }

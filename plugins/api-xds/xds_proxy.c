@@ -324,6 +324,20 @@ static bool identify_and_watch(xds_proxy *p, const char *node_id, const char *no
     return true;
 }
 
+ProtobufCMessage *xds_proxy_decode_request(xds_proxy *p,
+                                           const ProtobufCMessageDescriptor *descriptor,
+                                           const uint8_t *data, size_t len)
+{
+    ProtobufCMessage *request = protobuf_c_message_unpack(descriptor, NULL, len, data);
+    if (request == NULL) {
+        p->server->host->metric_add(p->server->metrics.refused[XDS_REFUSED_BAD_REQUEST], 1);
+        xds_proxy_finish(p, GRPC_INVALID_ARGUMENT,
+                         "malformed %s (%zu bytes that do not decode as %s)",
+                         descriptor->short_name, len, descriptor->name);
+    }
+    return request;
+}
+
 bool xds_proxy_start(xds_proxy *p, const char *request_kind, const char *type_url,
                      const Envoy__Config__Core__V3__Node *node, char *const *names,
                      size_t name_count)

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
 #include <trellis/plugin.h>
 
 #include "byte_buffer.h"
@@ -103,6 +104,13 @@ typedef struct xds_proxy {
 /* ---- shared by ads_sotw.c and ads_delta.c ---- */
 
 struct Envoy__Config__Core__V3__Node; /* envoy/config/core/v3/base.pb-c.h */
+
+/* A request of the stream decoded as `descriptor`'s message (free it with
+ * protobuf_c_message_free_unpacked); NULL when it does not decode, the
+ * stream then ended with INVALID_ARGUMENT. */
+ProtobufCMessage *xds_proxy_decode_request(xds_proxy *p,
+                                           const ProtobufCMessageDescriptor *descriptor,
+                                           const uint8_t *data, size_t len);
 
 /* Handles a stream's first request, of either protocol (`request_kind`,
  * "DiscoveryRequest" or "DeltaDiscoveryRequest", names it in errors): a
