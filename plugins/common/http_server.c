@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hex_digit.h"
+
 #define READ_CHUNK 16384
 #define ACCEPT_BATCH 64
 #define READS_PER_WAKEUP 16
@@ -137,17 +139,6 @@ const char *http_status_reason(int status)
 
 /* ---- small helpers ---- */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool http_url_decode(const char *in, size_t len, char *out, size_t size, bool plus_is_space)
 {
     size_t o = 0;
@@ -158,8 +149,8 @@ bool http_url_decode(const char *in, size_t len, char *out, size_t size, bool pl
         if (ch == '%') {
             if (i + 2 >= len)
                 return false;
-            int hi = hex_value(in[i + 1]);
-            int lo = hex_value(in[i + 2]);
+            int hi = hex_digit_value(in[i + 1]);
+            int lo = hex_digit_value(in[i + 2]);
             if (hi < 0 || lo < 0)
                 return false;
             ch = (char)(hi * 16 + lo);
@@ -652,14 +643,14 @@ static int decode_chunked(http_conn *c)
             char *eol = memmem(raw, avail, "\r\n", 2);
             if (eol == NULL)
                 return avail > 64 ? 400 : 0;
-            if (hex_value(*raw) < 0)
+            if (hex_digit_value(*raw) < 0)
                 return 400;
             size_t size = 0;
             const char *h = raw;
-            for (; h < eol && hex_value(*h) >= 0; h++) {
+            for (; h < eol && hex_digit_value(*h) >= 0; h++) {
                 if (size > c->server->opt.max_body_bytes)
                     return 413;
-                size = size * 16 + (size_t)hex_value(*h);
+                size = size * 16 + (size_t)hex_digit_value(*h);
             }
             if (h < eol && *h != ';' && *h != ' ' && *h != '\t')
                 return 400;

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "hex_digit.h"
+
 void wire_put_u32(byte_buffer *b, uint32_t v)
 {
     unsigned char be[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
@@ -115,17 +117,6 @@ void wire_uuid_format(const uint8_t id[PG_UUID_LEN], char out[PG_UUID_TEXT_LEN])
     out[o] = '\0';
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool wire_uuid_parse(const char *text, uint8_t out[PG_UUID_LEN])
 {
     if (strlen(text) != PG_UUID_TEXT_LEN - 1)
@@ -136,8 +127,8 @@ bool wire_uuid_parse(const char *text, uint8_t out[PG_UUID_LEN])
             if (text[t++] != '-')
                 return false;
         }
-        int hi = hex_value(text[t++]);
-        int lo = hex_value(text[t++]);
+        int hi = hex_digit_value(text[t++]);
+        int lo = hex_digit_value(text[t++]);
         if (hi < 0 || lo < 0)
             return false;
         out[i] = (uint8_t)(hi << 4 | lo);
