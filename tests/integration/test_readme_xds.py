@@ -163,15 +163,18 @@ def test_grpc_bootstrap_and_client(shipped, tmp_path):
         def connected():
             assert client.poll() is None, (tmp_path / "serviceA.log").read_text()
             view = proxies(shipped, f"?node={node}")
-            return view["proxies"][0] if view["proxies"] and view["proxies"][0]["in_sync"] else None
+            # in sync after each ACK: the client asks for RDS and CDS only once it
+            # has the listener, so wait for the whole chain, not the first step
+            proxy = view["proxies"][0] if view["proxies"] else None
+            wanted = {"Listener", "RouteConfiguration", "Cluster"}
+            return proxy if proxy and proxy["in_sync"] and set(proxy["types"]) >= wanted else None
         try:
-            proxy = lib.wait_until(connected, 15, f"{node} to connect and ACK its configuration")
+            proxy = lib.wait_until(connected, 15, f"{node} to connect and ACK its listener, routes and clusters")
         except AssertionError as failure:
             raise AssertionError(f"{failure}\n{proxies(shipped)}\n"
                                  f"{(tmp_path / 'serviceA.log').read_text()}") from None
         assert proxy["identity"] == node and proxy["flavor"] == "proxyless", proxy
         assert proxy["types"]["Listener"]["subscription"] == ["serviceb.apps.local:80"], proxy
-        assert set(proxy["types"]) >= {"Listener", "RouteConfiguration", "Cluster"}, proxy
         assert proxy["user_agent"].lower().startswith("grpc"), proxy  # "gRPC Node Pure JS 1.14.1"
 
         # the README's commands, as they are, while the client is connected
