@@ -363,6 +363,45 @@ static bool restart_only_settings_changed(const core_config *old_cfg, const core
     return changed;
 }
 
+/* Instances of kinds that cannot be replaced live (the store the control
+ * plane is linked to) must come through a reload exactly as they run: none
+ * changed, added or removed. The plugins are already loaded by the config
+ * check, so cache_open only looks them up. */
+static bool fixed_instances_unchanged(runtime *rt, const core_config *new_cfg, diag_list *diags)
+{
+    bool unchanged = true;
+    for (size_t i = 0; i < new_cfg->instance_count; i++) {
+        const instance_config *ic = &new_cfg->instances[i];
+        trellis_host_ctx *old = find_active(rt, ic->name);
+        if (old && strcmp(old->plugin_name, ic->plugin) == 0 && json_equal(old->config_json, ic->config))
+            continue;
+        char reason[1024];
+        loaded_plugin *plugin = cache_open(rt->cache, new_cfg, ic->plugin, reason, sizeof(reason));
+        bool old_fixed = old != NULL && !kind_replaceable_live(old->plugin->desc->kind);
+        bool new_fixed = plugin != NULL && !kind_replaceable_live(plugin->desc->kind);
+        if (!old_fixed && !new_fixed)
+            continue;
+        uint32_t kind = old_fixed ? old->plugin->desc->kind : plugin->desc->kind;
+        diag_add(diags, "%s: plugins[%zu]: a %s instance cannot be %s while running; restart instead",
+                 new_cfg->path, ic->index, kind_name(kind), old ? "replaced" : "added");
+        unchanged = false;
+    }
+    for (size_t i = 0; i < rt->active_count; i++) {
+        const trellis_host_ctx *old = rt->active[i];
+        if (kind_replaceable_live(old->plugin->desc->kind))
+            continue;
+        bool kept = false;
+        for (size_t j = 0; !kept && j < new_cfg->instance_count; j++)
+            kept = strcmp(new_cfg->instances[j].name, old->instance_name) == 0;
+        if (!kept) {
+            diag_add(diags, "%s: plugins: the %s instance %s cannot be removed while running; restart instead",
+                     new_cfg->path, kind_name(old->plugin->desc->kind), old->instance_name);
+            unchanged = false;
+        }
+    }
+    return unchanged;
+}
+
 int runtime_reload(runtime *rt, const core_config *old_cfg, const core_config *new_cfg,
                     uint64_t timeout_ms)
 {
@@ -370,18 +409,8 @@ int runtime_reload(runtime *rt, const core_config *old_cfg, const core_config *n
     bool ok = runtime_check_config(rt->cache, new_cfg, &diags);
     if (ok && restart_only_settings_changed(old_cfg, new_cfg, &diags))
         ok = false;
-    /* Instances of kinds that cannot be replaced live (stores) must not change. */
-    for (size_t i = 0; ok && i < new_cfg->instance_count; i++) {
-        const instance_config *ic = &new_cfg->instances[i];
-        trellis_host_ctx *old = find_active(rt, ic->name);
-        bool same = old && strcmp(old->plugin_name, ic->plugin) == 0 &&
-                    json_equal(old->config_json, ic->config);
-        if (old != NULL && !same && !kind_replaceable_live(old->plugin->desc->kind)) {
-            diag_add(&diags, "%s: plugins[%zu]: a %s instance cannot be replaced while running; restart instead",
-                     new_cfg->path, ic->index, kind_name(old->plugin->desc->kind));
-            ok = false;
-        }
-    }
+    if (ok && !fixed_instances_unchanged(rt, new_cfg, &diags))
+        ok = false;
     if (!ok) {
         for (size_t i = 0; i < diags.count; i++)
             log_core(TRELLIS_LOG_ERROR, "reload_rejected", "%s", diags.items[i]);

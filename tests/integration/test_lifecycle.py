@@ -197,6 +197,48 @@ def test_sighup_with_a_bad_configuration_keeps_the_old_one(trellis, tmp_path):
     assert destroyed(server) == [("a", "v1")]
 
 
+def test_sighup_never_swaps_the_store_under_the_control_plane(trellis, tmp_path):
+    """The control plane is linked to its store: a reload that would change,
+    add or remove a store instance is refused whole, and the API keeps its data."""
+    admin = lib.loopback_address()
+    api = lib.loopback_address()
+    good = [*base(tmp_path, admin), lib.instance("api.appmesh", "api", listen=api)]
+    config = lib.write_config(tmp_path, good)
+    server = trellis.serve(config, admin)
+    mesh = lib.http_request(api, "PUT", "/v20190125/meshes", body=b'{"meshName": "kept"}')
+    assert mesh[0] == 200, mesh
+
+    changed = [lib.store_instance(tmp_path / "other"), *good[1:]]
+    entry = reload(server, config, changed, "reload_rejected")
+    assert entry["msg"] == f"{config}: plugins[0]: a store instance cannot be replaced while running; restart instead"
+    removed = good[1:]
+    entry = reload(server, config, removed, "reload_rejected")
+    assert entry["msg"] == f"{config}: plugins: the store instance store cannot be removed while running; restart instead"
+    # renamed: the new name is an added store, the old one a removed store
+    before = len(server.entries(event="reload_rejected"))
+    lib.write_config(tmp_path, [lib.store_instance(tmp_path / "data", name="renamed"), *good[1:]])
+    server.signal(signal.SIGHUP)
+    rejected = server.wait_for_entry(event="reload_rejected", count=before + 2)
+    assert [e["msg"] for e in rejected[before:]] == [
+        f"{config}: plugins[0]: a store instance cannot be added while running; restart instead",
+        f"{config}: plugins: the store instance store cannot be removed while running; restart instead"]
+
+    # the original store still serves, and takes writes
+    assert server.entries(event="reloaded") == []
+    status, _, body = lib.http_request(api, "GET", "/v20190125/meshes/kept")
+    assert status == 200, body
+    status, _, body = lib.http_request(api, "PUT", "/v20190125/meshes", body=b'{"meshName": "after"}')
+    assert status == 200, body
+    server.stop()
+
+    # started without a store, one cannot be added later either
+    config = lib.write_config(tmp_path, good[1:])
+    server = trellis.serve(config, admin)
+    entry = reload(server, config, good, "reload_rejected")
+    assert entry["msg"] == f"{config}: plugins[0]: a store instance cannot be added while running; restart instead"
+    server.stop()
+
+
 def test_sigterm_drains_in_reverse_start_order(trellis, tmp_path):
     admin = lib.loopback_address()
     drain_ms = 300
