@@ -37,7 +37,8 @@ cloudmap_client *cloudmap_client_new(const trellis_host *host, trellis_host_ctx 
 void cloudmap_client_free(cloudmap_client *client);
 
 /* `operation` is "DiscoverInstances" or "DiscoverInstancesRevision". The
- * callback never runs inside this call. */
+ * callback never runs inside this call. Not sent: TRELLIS_ERR_LIMIT (too
+ * many queued), TRELLIS_ERR_NOMEM, or TRELLIS_ERR (it could not be signed). */
 trellis_status cloudmap_client_call(cloudmap_client *client, const char *operation,
                                     const char *body, cloudmap_done_fn done, void *arg,
                                     cloudmap_pending **pending_out);

@@ -268,6 +268,19 @@ static void set_failing(cm_service *s, bool failing)
 }
 
 /* The first failure of a cycle names the service's error. */
+/* Why cloudmap_client_call did not send a request. */
+static const char *send_failure(trellis_status status)
+{
+    switch (status) {
+    case TRELLIS_ERR_LIMIT:
+        return "too many requests queued";
+    case TRELLIS_ERR_NOMEM:
+        return "out of memory";
+    default:
+        return "the request could not be signed";
+    }
+}
+
 static void note_error(cm_service *s, trellis_status status, const char *error)
 {
     if (s->cycle_error[0] == '\0') {
@@ -405,8 +418,7 @@ static void send_discover(cm_service *s, cm_query *q)
     q->pending = NULL;
     q->failed = true;
     q->status = TRELLIS_ERR_UNAVAILABLE;
-    snprintf(q->error, sizeof(q->error), "DiscoverInstances not sent: %s",
-             st == TRELLIS_ERR_LIMIT ? "too many requests queued" : "out of memory");
+    snprintf(q->error, sizeof(q->error), "DiscoverInstances not sent: %s", send_failure(st));
     note_error(s, q->status, q->error);
 }
 
@@ -465,9 +477,9 @@ static void service_start_cycle(cm_service *s)
     if (st != TRELLIS_OK) {
         s->revision_call = NULL;
         s->revision_failed = true;
-        note_error(s, TRELLIS_ERR_UNAVAILABLE,
-                   st == TRELLIS_ERR_LIMIT ? "DiscoverInstancesRevision not sent: too many requests queued"
-                                           : "DiscoverInstancesRevision not sent: out of memory");
+        char why[128];
+        snprintf(why, sizeof(why), "DiscoverInstancesRevision not sent: %s", send_failure(st));
+        note_error(s, TRELLIS_ERR_UNAVAILABLE, why);
         cycle_end(s);
     }
 }

@@ -69,9 +69,10 @@ void sigv4_amz_date(time_t when, char out[SIGV4_DATE_SIZE])
     strftime(out, SIGV4_DATE_SIZE, "%Y%m%dT%H%M%SZ", &tm);
 }
 
+/* One canonical query parameter or header; both strings owned. */
 typedef struct encoded_pair {
-    char name[512];
-    char value[1024];
+    char *name;
+    char *value;
 } encoded_pair;
 
 static int pair_compare(const void *pa, const void *pb)
@@ -81,16 +82,38 @@ static int pair_compare(const void *pa, const void *pb)
     return c != 0 ? c : strcmp(a->value, b->value);
 }
 
-/* Header names lowercase; values trimmed, inner runs of spaces as one. */
-static void canonical_header(const sigv4_pair *h, encoded_pair *out, bool *ok)
+static void pairs_free(encoded_pair *pairs, size_t count)
 {
+    for (size_t i = 0; pairs != NULL && i < count; i++) {
+        free(pairs[i].name);
+        free(pairs[i].value);
+    }
+    free(pairs);
+}
+
+/* RFC 3986 encoding of `s` into a new string (at most three bytes per byte). */
+static char *encoded_copy(const char *s)
+{
+    size_t size = 3 * strlen(s) + 1;
+    char *out = malloc(size);
+    if (out != NULL) {
+        builder b = {out, size, 0, false};
+        out[0] = '\0';
+        put_encoded(&b, s, false);
+    }
+    return out;
+}
+
+/* Header names lowercase; values trimmed, inner runs of spaces as one. */
+static bool canonical_header(const sigv4_pair *h, encoded_pair *out)
+{
+    out->name = strdup(h->name);
+    out->value = malloc(strlen(h->value) + 1);
+    if (out->name == NULL || out->value == NULL)
+        return false;
+    for (char *p = out->name; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
     size_t n = 0;
-    for (const char *p = h->name; *p && n + 1 < sizeof(out->name); p++)
-        out->name[n++] = (char)tolower((unsigned char)*p);
-    out->name[n] = '\0';
-    if (strlen(h->name) != n)
-        *ok = false;
-    n = 0;
     const char *v = h->value;
     while (*v == ' ' || *v == '\t')
         v++;
@@ -100,15 +123,29 @@ static void canonical_header(const sigv4_pair *h, encoded_pair *out, bool *ok)
             space = true;
             continue;
         }
-        if (space && n > 0 && n + 1 < sizeof(out->value))
+        if (space && n > 0)
             out->value[n++] = ' ';
         space = false;
-        if (n + 1 < sizeof(out->value))
-            out->value[n++] = *v;
-        else
-            *ok = false;
+        out->value[n++] = *v;
     }
     out->value[n] = '\0';
+    return true;
+}
+
+/* Appends the sorted pairs, "name=value" joined by '&' (query) or
+ * "name:value\n" each (headers). */
+static void put_pairs(builder *b, encoded_pair *pairs, size_t count, bool headers)
+{
+    qsort(pairs, count, sizeof(*pairs), pair_compare);
+    for (size_t i = 0; i < count; i++) {
+        if (!headers)
+            puts_(b, i ? "&" : "");
+        puts_(b, pairs[i].name);
+        puts_(b, headers ? ":" : "=");
+        puts_(b, pairs[i].value);
+        if (headers)
+            puts_(b, "\n");
+    }
 }
 
 /* Builds the canonical request; the signed header list goes to `signed_out`. */
@@ -118,46 +155,33 @@ static bool canonical(const sigv4_request *r, char *out, size_t size, char *sign
     if (r->query_count > MAX_PAIRS || r->header_count > MAX_PAIRS)
         return false;
     builder b = {out, size, 0, false};
-    bool ok = true;
     puts_(&b, r->method);
     puts_(&b, "\n");
     put_encoded(&b, r->path && r->path[0] ? r->path : "/", true);
     puts_(&b, "\n");
 
-    encoded_pair *pairs = calloc(MAX_PAIRS, sizeof(*pairs));
-    if (pairs == NULL)
-        return false;
-    for (size_t i = 0; i < r->query_count; i++) {
-        builder nb = {pairs[i].name, sizeof(pairs[i].name), 0, false};
-        builder vb = {pairs[i].value, sizeof(pairs[i].value), 0, false};
-        put_encoded(&nb, r->query[i].name, false);
-        put_encoded(&vb, r->query[i].value ? r->query[i].value : "", false);
-        if (nb.failed || vb.failed)
-            ok = false;
+    encoded_pair *query = calloc(r->query_count + 1, sizeof(*query));
+    encoded_pair *headers = calloc(r->header_count + 1, sizeof(*headers));
+    bool ok = query != NULL && headers != NULL;
+    for (size_t i = 0; ok && i < r->query_count; i++) {
+        query[i].name = encoded_copy(r->query[i].name);
+        query[i].value = encoded_copy(r->query[i].value ? r->query[i].value : "");
+        ok = query[i].name != NULL && query[i].value != NULL;
     }
-    qsort(pairs, r->query_count, sizeof(*pairs), pair_compare);
-    for (size_t i = 0; i < r->query_count; i++) {
-        puts_(&b, i ? "&" : "");
-        puts_(&b, pairs[i].name);
-        puts_(&b, "=");
-        puts_(&b, pairs[i].value);
-    }
-    puts_(&b, "\n");
-
-    memset(pairs, 0, MAX_PAIRS * sizeof(*pairs));
-    for (size_t i = 0; i < r->header_count; i++)
-        canonical_header(&r->headers[i], &pairs[i], &ok);
-    qsort(pairs, r->header_count, sizeof(*pairs), pair_compare);
+    for (size_t i = 0; ok && i < r->header_count; i++)
+        ok = canonical_header(&r->headers[i], &headers[i]);
     builder sb = {signed_out, signed_size, 0, false};
-    for (size_t i = 0; i < r->header_count; i++) {
-        puts_(&b, pairs[i].name);
-        puts_(&b, ":");
-        puts_(&b, pairs[i].value);
+    if (ok) {
+        put_pairs(&b, query, r->query_count, false);
         puts_(&b, "\n");
-        puts_(&sb, i ? ";" : "");
-        puts_(&sb, pairs[i].name);
+        put_pairs(&b, headers, r->header_count, true);
+        for (size_t i = 0; i < r->header_count; i++) {
+            puts_(&sb, i ? ";" : "");
+            puts_(&sb, headers[i].name);
+        }
     }
-    free(pairs);
+    pairs_free(query, r->query_count);
+    pairs_free(headers, r->header_count);
     puts_(&b, "\n");
     puts_(&b, signed_out);
     puts_(&b, "\n");
@@ -165,6 +189,19 @@ static bool canonical(const sigv4_request *r, char *out, size_t size, char *sign
     sigv4_sha256_hex(r->payload ? r->payload : "", r->payload_len, payload_hash);
     puts_(&b, payload_hash);
     return ok && !b.failed && !sb.failed;
+}
+
+/* An upper bound of the canonical request's length (with its NUL):
+ * percent-encoding triples a byte at most, and a header's name appears in
+ * its line and in the signed list. */
+static size_t canonical_size(const sigv4_request *r)
+{
+    size_t n = strlen(r->method) + 3 * strlen(r->path ? r->path : "/") + SIGV4_HEX_SIZE + 16;
+    for (size_t i = 0; i < r->query_count; i++)
+        n += 3 * (strlen(r->query[i].name) + strlen(r->query[i].value ? r->query[i].value : "")) + 2;
+    for (size_t i = 0; i < r->header_count; i++)
+        n += 2 * strlen(r->headers[i].name) + strlen(r->headers[i].value) + 3;
+    return n;
 }
 
 bool sigv4_canonical_request(const sigv4_request *request, char *out, size_t size)
@@ -187,7 +224,7 @@ bool sigv4_authorization(const sigv4_request *request, const sigv4_scope *scope,
 {
     if (strlen(amz_date) != SIGV4_DATE_SIZE - 1)
         return false;
-    size_t creq_size = 16384 + request->payload_len / 4;
+    size_t creq_size = canonical_size(request);
     char *creq = malloc(creq_size);
     char signed_headers[2048];
     if (creq == NULL)

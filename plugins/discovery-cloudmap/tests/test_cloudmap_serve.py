@@ -455,6 +455,25 @@ def test_tls_signatures_keep_alive_and_polling_economy(trellis, tmp_path):
         registry.close()
 
 
+def test_a_long_session_token_signs_and_stays_secret(trellis, tmp_path):
+    # STS session tokens are often past 1 KiB; the setting allows 8 KiB
+    token = "IQoJb3JpZ2luX2VjE" + "".join(f"{i:04x}" for i in range(1000))[:4000]
+    registry = FakeRegistry(credentials=(ACCESS_KEY, SECRET_KEY))
+    try:
+        registry.put_service("apps.local", "web", {"i1": {"AWS_INSTANCE_IPV4": "10.6.0.1"}})
+        server = Server(trellis, tmp_path, endpoint=registry.endpoint, session_token=token)
+        build_mesh(server.client, "sts", {"web": node(cloud_map=cloud_map("apps.local", "web"))})
+        server.wait_endpoints("sts/virtualNode/client", "cds_egress_sts_web_http_8080",
+                              {("10.6.0.1", 8080, None)})
+        stats = registry.stats()
+        assert stats["bad_signatures"] == 0 and stats["DiscoverInstances"] >= 1, stats
+        assert token not in server.process.log()
+        assert token not in json.dumps(server.readyz())
+        server.process.stop()
+    finally:
+        registry.close()
+
+
 def test_registry_errors_show_in_readyz(trellis, tmp_path):
     registry = FakeRegistry(credentials=(ACCESS_KEY, SECRET_KEY))
     try:

@@ -122,10 +122,29 @@ static void test_dates_and_limits(void)
     CHECK(!sigv4_authorization(&r, &suite_scope, "2015-08-30", out, sizeof(out)));
 }
 
+/* A session token as long as the setting allows (8 KiB) is signed whole. */
+static void test_long_session_token(void)
+{
+    static char token[8193];
+    for (size_t i = 0; i < sizeof(token) - 1; i++)
+        token[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[i % 64];
+    sigv4_pair headers[3] = {HOST, DATE, {"X-Amz-Security-Token", token}};
+    sigv4_request r = {.method = "POST", .path = "/", .headers = headers, .header_count = 3};
+    char authorization[512];
+    CHECK(sigv4_authorization(&r, &suite_scope, SUITE_DATE, authorization, sizeof(authorization)));
+    CHECK(strstr(authorization, "SignedHeaders=host;x-amz-date;x-amz-security-token,") != NULL);
+    static char creq[16384];
+    CHECK(sigv4_canonical_request(&r, creq, sizeof(creq)));
+    char line[8300];
+    snprintf(line, sizeof(line), "\nx-amz-security-token:%s\n", token);
+    CHECK(strstr(creq, line) != NULL);
+}
+
 int main(void)
 {
     test_suite();
     test_canonical_request();
     test_dates_and_limits();
+    test_long_session_token();
     return test_finish("cloudmap_sigv4");
 }
