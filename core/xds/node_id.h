@@ -11,12 +11,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "catalog/catalog_key.h"
 #include "catalog/resource_kind.h"
+
+/* A mesh or proxy name takes at most what a store key holds (names count
+ * characters: 255 of them may take 1020 bytes of UTF-8). */
+#define NODE_ID_NAME_MAX CATALOG_KEY_MAX
+/* "mesh/M/virtualGateway/N" with its NUL */
+#define NODE_ID_CANONICAL_MAX (2 * NODE_ID_NAME_MAX + 32)
 
 typedef struct node_identity {
     resource_kind kind;        /* RESOURCE_VIRTUAL_NODE or RESOURCE_VIRTUAL_GATEWAY */
-    char mesh[256];
-    char name[256];
+    char mesh[NODE_ID_NAME_MAX];
+    char name[NODE_ID_NAME_MAX];
     char owner[64];            /* account from the ARN or "@OWNER", or "" */
     char region[64];           /* from the ARN, or "" */
 } node_identity;

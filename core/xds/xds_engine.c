@@ -37,7 +37,7 @@ struct trellis_xds_watch {
 struct identity {
     xds_engine *engine;
     char *key;                   /* canonical + "#" + flavor: the identity map key */
-    char canonical[600];
+    char canonical[NODE_ID_CANONICAL_MAX];
     resource_kind kind;
     char *mesh;
     char *name;
@@ -744,8 +744,8 @@ static trellis_status resolve_node(xds_engine *e, const char *node_id, node_iden
 static identity *identity_get(xds_engine *e, const node_identity *nid, trellis_xds_flavor flavor,
                               trellis_status *status, char *message, size_t message_size)
 {
-    char canonical[600];
-    char key[640];
+    char canonical[NODE_ID_CANONICAL_MAX];
+    char key[NODE_ID_CANONICAL_MAX + 16];
     node_id_canonical(nid, canonical, sizeof(canonical));
     snprintf(key, sizeof(key), "%s#%d", canonical, (int)flavor);
     identity *id = strmap_get(e->identities, key);
@@ -984,7 +984,7 @@ static json_t *dump_section(trellis_xds_type type, const compile_output *out, co
 char *xds_engine_config_dump(xds_engine *e, const char *query, trellis_status *status,
                              char *message, size_t message_size)
 {
-    char node_id[1024], flavor_text[32] = "sidecar";
+    char node_id[2 * NODE_ID_CANONICAL_MAX], flavor_text[32] = "sidecar";
     if (!query_value(query, "node", node_id, sizeof(node_id))) {
         *status = TRELLIS_ERR_INVALID;
         snprintf(message, message_size, "give the proxy as ?node=<node id>[&flavor=proxyless]");

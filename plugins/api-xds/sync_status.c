@@ -28,6 +28,8 @@
 
 #define DEFAULT_LIMIT 1000
 #define MAX_LIMIT 1000000
+/* a node id or identity filter: an ARN with two names of up to 1,020 bytes */
+#define FILTER_MAX 4096
 
 static void append_time(text_buffer *out, double t)
 {
@@ -182,7 +184,7 @@ static trellis_status parse_query(const trellis_host *h, const char *query, char
     *out_of_sync = false;
     *limit = DEFAULT_LIMIT;
     const char *cursor = query ? query : "";
-    char name[64], value[1024];
+    char name[64], value[FILTER_MAX];
     bool bad = false;
     while (http_query_next(&cursor, name, sizeof(name), value, sizeof(value), &bad)) {
         if (strcmp(name, "node") == 0) {
@@ -216,7 +218,7 @@ trellis_status xds_sync_status(void *arg, const char *query, char **json_out, tr
 {
     xds_server *s = arg;
     const trellis_host *h = s->host;
-    char node[1024], identity[1024];
+    char node[FILTER_MAX], identity[FILTER_MAX];
     bool only_out_of_sync;
     size_t limit;
     trellis_status st = parse_query(h, query, node, sizeof(node), identity, sizeof(identity),

@@ -216,6 +216,38 @@ static void test_first_snapshot_and_changes(void)
     xds_snapshot_unref(a2.last);
 }
 
+/* Names count characters: 200 two-byte ones in the mesh and 255 in the
+ * node are valid API names, and their proxy connects. */
+static void test_long_unicode_names(void)
+{
+    char mesh[512] = "", node[600] = "", node_id[1300];
+    for (int i = 0; i < 200; i++)
+        strcat(mesh, "\xc3\xa9");              /* é */
+    for (int i = 0; i < 255; i++)
+        strcat(node, "\xd0\xb6");              /* ж */
+    put_and_publish(RESOURCE_MESH, mesh, NULL, mesh, "{}");
+    put_and_publish(RESOURCE_VIRTUAL_NODE, mesh, NULL, node,
+                    "{'listeners': [{'portMapping': {'port': 80, 'protocol': 'http'}}],"
+                    " 'serviceDiscovery': {'dns': {'hostname': 'long.apps.local'}}}");
+    snprintf(node_id, sizeof(node_id), "arn:aws:appmesh:us-west-2:111122223333:mesh/%s/virtualNode/%s", mesh,
+             node);
+    node_identity id;
+    char reason[512];
+    CHECK(node_id_parse(node_id, &id, reason, sizeof(reason)));
+    CHECK_STR(id.mesh, mesh);
+    CHECK_STR(id.name, node);
+    receiver r = {0};
+    char message[600];
+    CHECK_INT(watch(node_id, TRELLIS_XDS_SIDECAR, &r, message, sizeof(message)), TRELLIS_OK);
+    run_loop_for(lp, 5);
+    CHECK_INT(r.calls, 1);
+    CHECK(r.last != NULL && xds_snapshot_find(r.last, TRELLIS_XDS_LISTENER, "lds_ingress_0.0.0.0_15000") != NULL);
+    xds_engine_unwatch(r.watch);
+    xds_snapshot_unref(r.last);
+    remove_and_publish(RESOURCE_VIRTUAL_NODE, mesh, node);
+    remove_and_publish(RESOURCE_MESH, mesh, mesh);
+}
+
 static void test_release_owner(void)
 {
     receiver r = {0};
@@ -401,6 +433,7 @@ int main(void)
     test_first_snapshot_and_changes();
     test_release_owner();
     test_config_dump();
+    test_long_unicode_names();
     test_endpoint_source();
 
     xds_engine_free(engine);
