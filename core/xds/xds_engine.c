@@ -445,8 +445,8 @@ static void deliver_pending(void *arg)
         identity *id = w->id;
         id->notifying++;
         w->fn(w->arg, id->snapshot);
-        if (--id->notifying == 0 && (w->dead || id->watches == NULL))
-            sweep(id);
+        if (--id->notifying == 0)
+            sweep(id); /* the callback may have unwatched this watch or a sibling */
     }
 }
 

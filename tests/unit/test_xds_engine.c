@@ -33,6 +33,7 @@ typedef struct receiver {
     bool got_null;
     bool unwatch_on_call;
     trellis_xds_watch *watch;
+    struct receiver *unwatch_sibling;  /* unwatched by this one's callback */
 } receiver;
 
 static void on_update(void *arg, trellis_xds_snapshot *snapshot)
@@ -45,6 +46,11 @@ static void on_update(void *arg, trellis_xds_snapshot *snapshot)
     if (r->unwatch_on_call) {
         xds_engine_unwatch(r->watch);
         r->watch = NULL;
+    }
+    if (r->unwatch_sibling != NULL) {
+        xds_engine_unwatch(r->unwatch_sibling->watch);
+        r->unwatch_sibling->watch = NULL;
+        r->unwatch_sibling = NULL;
     }
 }
 
@@ -248,6 +254,30 @@ static void test_long_unicode_names(void)
     remove_and_publish(RESOURCE_MESH, mesh, mesh);
 }
 
+/* A first delivery whose callback unwatches a sibling watch of the same
+ * identity: the sibling is freed after the delivery, and the identity with
+ * the last watch. */
+static void test_unwatch_sibling_during_first_delivery(void)
+{
+    receiver first = {0}, sibling = {0};
+    char message[600];
+    CHECK_INT(watch("mesh/apps/virtualNode/lonely", TRELLIS_XDS_SIDECAR, &first, message, sizeof(message)),
+              TRELLIS_OK);
+    CHECK_INT(watch("mesh/apps/virtualNode/lonely", TRELLIS_XDS_SIDECAR, &sibling, message, sizeof(message)),
+              TRELLIS_OK);
+    first.unwatch_sibling = &sibling;
+    run_loop_for(lp, 5);
+    CHECK_INT(first.calls, 1);
+    CHECK(sibling.watch == NULL);
+    xds_engine_unwatch(first.watch);
+    xds_engine_stats stats;
+    xds_engine_get_stats(engine, &stats);
+    CHECK_INT(stats.identities, 0);
+    CHECK_INT(stats.watches, 0);
+    xds_snapshot_unref(first.last);
+    xds_snapshot_unref(sibling.last);
+}
+
 static void test_release_owner(void)
 {
     receiver r = {0};
@@ -434,6 +464,7 @@ int main(void)
     test_release_owner();
     test_config_dump();
     test_long_unicode_names();
+    test_unwatch_sibling_during_first_delivery();
     test_endpoint_source();
 
     xds_engine_free(engine);
