@@ -86,7 +86,8 @@ typedef struct compile_identity {
 } compile_identity;
 
 /* What a compile read. A catalog change to a key in `keys`, or to any key
- * starting with a string in `prefixes`, may change the output. */
+ * starting with a string in `prefixes`, may change the output. Every prefix
+ * is a listing prefix (catalog_key_list_prefix) and so ends in '/'. */
 typedef struct compile_deps {
     char **keys;
     size_t key_count;

@@ -49,6 +49,7 @@ struct identity {
     trellis_xds_watch *watches;
     size_t watch_count;          /* live watches */
     unsigned notifying;          /* deliveries in progress (watch list must stay) */
+    bool index_incomplete;       /* a dependency insertion failed: recompiled on every change */
     bool dirty;
     uint64_t dirty_since_ns;
     identity *next_dirty;
@@ -88,6 +89,7 @@ struct xds_engine {
     bool pending_scheduled;
 
     xds_engine_stats stats;
+    size_t incomplete_indexes;   /* identities with index_incomplete */
 };
 
 static uint64_t now_ns(void)
@@ -156,6 +158,13 @@ static void index_remove(xds_engine *e, identity *id)
         bucket_remove(e, "p:", id->deps.prefixes[i], id);
 }
 
+static void set_index_incomplete(xds_engine *e, identity *id, bool incomplete)
+{
+    if (id->index_incomplete != incomplete)
+        e->incomplete_indexes += incomplete ? 1 : (size_t)-1;
+    id->index_incomplete = incomplete;
+}
+
 static bool same_strings(char **a, size_t na, char **b, size_t nb)
 {
     if (na != nb)
@@ -167,25 +176,26 @@ static bool same_strings(char **a, size_t na, char **b, size_t nb)
     return true;
 }
 
-/* Replaces the identity's dependencies, taking the contents of `deps`. A
- * failed insertion leaves the identity depending on everything in its mesh
- * via a full-mesh prefix, so a change is never missed. */
+/* Replaces the identity's dependencies, taking the contents of `deps`. If
+ * an insertion fails (out of memory) the identity is recompiled on every
+ * change until a later compile indexes it completely, so no change is missed. */
 static void index_replace(xds_engine *e, identity *id, compile_deps *deps)
 {
     bool same = same_strings(id->deps.keys, id->deps.key_count, deps->keys, deps->key_count) &&
                 same_strings(id->deps.prefixes, id->deps.prefix_count, deps->prefixes,
                              deps->prefix_count);
-    if (!same) {
+    if (!same || id->index_incomplete) {
         index_remove(e, id);
         bool ok = true;
         for (size_t i = 0; i < deps->key_count; i++)
             ok = bucket_add(e, "k:", deps->keys[i], id) && ok;
         for (size_t i = 0; i < deps->prefix_count; i++)
             ok = bucket_add(e, "p:", deps->prefixes[i], id) && ok;
-        if (!ok)
+        if (!ok && !id->index_incomplete)
             log_core(TRELLIS_LOG_ERROR, "xds_index_failed",
-                     "%s: out of memory indexing dependencies; changes may be missed",
+                     "%s: out of memory indexing dependencies; recompiled on every change until indexed",
                      id->canonical);
+        set_index_incomplete(e, id, !ok);
     }
     compile_deps_free(&id->deps);
     id->deps = *deps;
@@ -380,6 +390,7 @@ static void identity_free(xds_engine *e, identity *id)
 {
     strmap_remove(e->identities, id->key);
     index_remove(e, id);
+    set_index_incomplete(e, id, false);
     endpoint_recorder none = {.engine = e};
     uses_replace(e, id, &none);
     compile_deps_free(&id->deps);
@@ -573,6 +584,14 @@ static void mark_every_identity(const char *key, void *value, void *arg)
     mark_dirty(value, *(const uint64_t *)arg);
 }
 
+static void mark_unindexed_identity(const char *key, void *value, void *arg)
+{
+    identity *id = value;
+    (void)key;
+    if (id->index_incomplete)
+        mark_dirty(id, *(const uint64_t *)arg);
+}
+
 static void on_catalog_change(void *arg, uint64_t revision, const catalog_change *changes,
                               size_t change_count)
 {
@@ -581,14 +600,19 @@ static void on_catalog_change(void *arg, uint64_t revision, const catalog_change
     uint64_t since = now_ns();
     if (change_count == 0) /* a full reload: anything may have changed */
         strmap_foreach(e->identities, mark_every_identity, &since);
+    else if (e->incomplete_indexes > 0)
+        strmap_foreach(e->identities, mark_unindexed_identity, &since);
     for (size_t i = 0; i < change_count; i++) {
         const char *key = changes[i].key;
         if (changes[i].kind == RESOURCE_SYSTEM)
             continue;
         mark_bucket(e, "k:", key, since);
+        /* dependency prefixes end in '/' (compile_deps): only those can match */
         char prefix[CATALOG_KEY_MAX];
         size_t len = strlen(key);
         for (size_t n = 1; n <= len && n < sizeof(prefix); n++) {
+            if (key[n - 1] != '/')
+                continue;
             memcpy(prefix, key, n);
             prefix[n] = '\0';
             mark_bucket(e, "p:", prefix, since);
