@@ -11,7 +11,7 @@
  *
  *   static const trellis_plugin_descriptor descriptor = {
  *       TRELLIS_DESCRIPTOR_HEADER,
- *       .name = "sink.example", .version = "1.0.0", .kind = TRELLIS_KIND_SINK, ...
+ *       .name = "api.example", .version = "1.0.0", .kind = TRELLIS_KIND_FRONTEND, ...
  *   };
  *   TRELLIS_PLUGIN_ENTRY(descriptor)
  *
@@ -105,8 +105,8 @@ typedef enum trellis_status {
 typedef enum trellis_plugin_kind {
     TRELLIS_KIND_STORE = 1,     /* durable resource storage (trellis/store.h, ABI 1.1) */
     TRELLIS_KIND_DISCOVERY = 2, /* service discovery (trellis/discovery.h, ABI 1.3) */
-    TRELLIS_KIND_CERTS = 3,     /* certificate sources (trellis/certs.h) */
-    TRELLIS_KIND_SINK = 4,      /* telemetry sinks (trellis/sink.h) */
+    TRELLIS_KIND_CERTS = 3,     /* certificate sources: reserved, no ops table yet */
+    TRELLIS_KIND_SINK = 4,      /* telemetry sinks: reserved, no ops table yet */
     TRELLIS_KIND_FRONTEND = 5   /* protocol front ends: REST API, xDS, admin */
 } trellis_plugin_kind;
 
