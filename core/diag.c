@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 void diag_add(diag_list *d, const char *fmt, ...)
 {
     if (d->count >= DIAG_MAX) {
@@ -54,4 +56,13 @@ void diag_clear(diag_list *d)
         free(d->items[i]);
     d->count = 0;
     d->dropped = 0;
+}
+
+void diag_log_and_clear(diag_list *d, const char *event)
+{
+    for (size_t i = 0; i < d->count; i++)
+        log_core(TRELLIS_LOG_ERROR, event, "%s", d->items[i]);
+    if (d->dropped > 0)
+        log_core(TRELLIS_LOG_ERROR, event, "%zu more problems not shown", d->dropped);
+    diag_clear(d);
 }

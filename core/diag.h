@@ -22,5 +22,8 @@ bool diag_empty(const diag_list *d);
 /* Every message joined with "; " (owned by the caller), for one log line. */
 char *diag_join(const diag_list *d);
 void diag_clear(diag_list *d);
+/* Logs every problem as an error line with `event`, then how many were
+ * dropped past DIAG_MAX, and clears the list. Loop thread. */
+void diag_log_and_clear(diag_list *d, const char *event);
 
 #endif

@@ -223,9 +223,7 @@ bool runtime_start(runtime *rt, const core_config *cfg)
 {
     diag_list diags = {0};
     if (!runtime_check_config(rt->cache, cfg, &diags)) {
-        for (size_t i = 0; i < diags.count; i++)
-            log_core(TRELLIS_LOG_ERROR, "config_invalid", "%s", diags.items[i]);
-        diag_clear(&diags);
+        diag_log_and_clear(&diags, "config_invalid");
         return false;
     }
     for (size_t i = 0; i < cfg->instance_count; i++) {
@@ -412,9 +410,7 @@ int runtime_reload(runtime *rt, const core_config *old_cfg, const core_config *n
     if (ok && !fixed_instances_unchanged(rt, new_cfg, &diags))
         ok = false;
     if (!ok) {
-        for (size_t i = 0; i < diags.count; i++)
-            log_core(TRELLIS_LOG_ERROR, "reload_rejected", "%s", diags.items[i]);
-        diag_clear(&diags);
+        diag_log_and_clear(&diags, "reload_rejected");
         plugin_cache_release(rt->cache, false);
         return -1;
     }

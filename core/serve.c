@@ -97,9 +97,7 @@ static void on_sighup(void *arg)
     diag_list diags = {0};
     core_config *fresh = core_config_load(srv->config_path, &diags);
     if (fresh == NULL) {
-        for (size_t i = 0; i < diags.count; i++)
-            log_core(TRELLIS_LOG_ERROR, "reload_rejected", "%s", diags.items[i]);
-        diag_clear(&diags);
+        diag_log_and_clear(&diags, "reload_rejected");
         log_core(TRELLIS_LOG_ERROR, "reload_rejected",
                  "the new configuration is invalid; the running configuration stays");
         return;
@@ -252,9 +250,7 @@ int command_serve(const char *config_path)
     diag_list diags = {0};
     srv.cfg = core_config_load(config_path, &diags);
     if (srv.cfg == NULL) {
-        for (size_t i = 0; i < diags.count; i++)
-            log_core(TRELLIS_LOG_ERROR, "config_invalid", "%s", diags.items[i]);
-        diag_clear(&diags);
+        diag_log_and_clear(&diags, "config_invalid");
         return 1;
     }
     trellis_log_level level;

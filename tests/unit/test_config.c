@@ -3,6 +3,7 @@
  * applied and plugin_path resolved; each bad file is refused with the exact
  * diagnostic `trellis check-config` would print.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "diag.h"
+#include "log.h"
 #include "plugin_config.h"
 #include "test_check.h"
 
@@ -303,6 +306,26 @@ static void test_diag_list(void)
     free(joined);
     diag_clear(&d);
     CHECK(diag_empty(&d));
+
+    /* logged: every kept problem, then how many were dropped */
+    for (int i = 0; i < DIAG_MAX + 2; i++)
+        diag_add(&d, "problem %d", i);
+    char path[600];
+    snprintf(path, sizeof(path), "%s/diag.log", temp_dir);
+    int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+    CHECK(fd >= 0);
+    log_configure(LOG_FORMAT_TEXT, TRELLIS_LOG_INFO);
+    log_set_fd(fd);
+    diag_log_and_clear(&d, "config_invalid");
+    log_set_fd(STDERR_FILENO);
+    CHECK(diag_empty(&d));
+    char text[16384] = "";
+    ssize_t got = pread(fd, text, sizeof(text) - 1, 0);
+    close(fd);
+    text[got > 0 ? got : 0] = '\0';
+    CHECK_CONTAINS(text, "event=config_invalid msg=\"problem 63\"");
+    CHECK_CONTAINS(text, "event=config_invalid msg=\"2 more problems not shown\"");
+    CHECK(strstr(text, "problem 64") == NULL);
 }
 
 int main(void)
