@@ -204,6 +204,28 @@ static void log_failure(pg_conn *conn, const char *event, const char *verb)
 
 static void on_fd(int fd, unsigned events, void *arg);
 
+/* A set-up attempt failed (conn->problem says why) and is counted. Fatal
+ * (the schema refuses this trellis): the store hears it and closes every
+ * connection. Otherwise it is logged, retried later, and the owner hears the
+ * connection is down. */
+static void setup_failed(pg_conn *conn, bool fatal)
+{
+    const pg_conn_shared *sh = conn->shared;
+    conn->failures++;
+    if (sh->reconnects != NULL)
+        sh->host->metric_add(sh->reconnects, 1);
+    if (fatal) {
+        conn->state = PG_CONN_WAITING;
+        connector_kick(sh->connector);
+        sh->fatal(sh->fatal_arg, conn->problem);
+        return;
+    }
+    log_failure(conn, "connect_failed", "cannot set up a connection to");
+    schedule_retry(conn);
+    connector_kick(sh->connector);
+    conn->events->down(conn->owner, conn, conn->problem);
+}
+
 static void setup_done(void *arg)
 {
     setup_job *job = arg;
@@ -225,48 +247,28 @@ static void setup_done(void *arg)
     }
     if (job->pg == NULL) {
         bool fatal = job->result.fatal;
-        conn->failures++;
         snprintf(conn->problem, sizeof(conn->problem), "%s", job->error);
-        if (sh->reconnects != NULL)
-            h->metric_add(sh->reconnects, 1);
         free(job);
-        if (fatal) {
-            conn->state = PG_CONN_WAITING; /* the store closes every connection now */
-            connector_kick(connector);
-            sh->fatal(sh->fatal_arg, conn->problem);
-            return;
-        }
-        log_failure(conn, "connect_failed", "cannot set up a connection to");
-        schedule_retry(conn);
-        connector_kick(connector);
-        conn->events->down(conn->owner, conn, conn->problem);
+        setup_failed(conn, fatal);
         return;
     }
 
     conn->pg = job->pg;
+    const char *problem = NULL;
     if (PQsetnonblocking(conn->pg, 1) != 0) {
-        snprintf(conn->problem, sizeof(conn->problem), "cannot make the connection non-blocking");
-        PQfinish(conn->pg);
-        conn->pg = NULL;
-        conn->failures++;
-        free(job);
-        log_failure(conn, "connect_failed", "cannot set up a connection to");
-        schedule_retry(conn);
-        connector_kick(connector);
-        conn->events->down(conn->owner, conn, conn->problem);
-        return;
+        problem = "cannot make the connection non-blocking";
+    } else {
+        conn->watch_events = TRELLIS_WATCH_READ;
+        conn->watch = h->watch_new(sh->ctx, PQsocket(conn->pg), conn->watch_events, on_fd, conn);
+        if (conn->watch == NULL)
+            problem = "cannot watch the connection's socket";
     }
-    conn->watch_events = TRELLIS_WATCH_READ;
-    conn->watch = h->watch_new(sh->ctx, PQsocket(conn->pg), conn->watch_events, on_fd, conn);
-    if (conn->watch == NULL) {
-        snprintf(conn->problem, sizeof(conn->problem), "cannot watch the connection's socket");
+    if (problem != NULL) {
+        snprintf(conn->problem, sizeof(conn->problem), "%s", problem);
         PQfinish(conn->pg);
         conn->pg = NULL;
-        conn->failures++;
         free(job);
-        schedule_retry(conn);
-        connector_kick(connector);
-        conn->events->down(conn->owner, conn, conn->problem);
+        setup_failed(conn, false);
         return;
     }
     int v = job->server_version;
