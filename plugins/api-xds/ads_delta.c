@@ -208,8 +208,10 @@ static bool exists(xds_proxy *p, trellis_xds_type t, const retained_list *keep, 
 }
 
 /*
- * Writes the response body for type `t` and updates what the client is known
- * to hold. Returns false on an encode error (nothing is changed then).
+ * Writes the response body for type `t`, then updates what the client is
+ * known to hold. Returns false on an encode error; on an encode error or a
+ * body past its limit (bb_failed) nothing is changed, so the next attempt
+ * starts from what the client really holds.
  */
 static bool build_response(xds_proxy *p, trellis_xds_type t, const char *version,
                            const retained_list *keep, byte_buffer *body, delta_build *out)
@@ -219,7 +221,7 @@ static bool build_response(xds_proxy *p, trellis_xds_type t, const char *version
     if (version[0] != '\0')
         pb_put_string_field(body, DELTA_RESPONSE_SYSTEM_VERSION_INFO, version);
 
-    /* Pass 1: encode everything that changed, before touching `known`. */
+    /* Write: everything that changed, ... */
     size_t n = desired_count(p, t, keep);
     for (size_t i = 0; i < n; i++) {
         const trellis_xds_resource *r = desired_at(p, t, keep, i);
@@ -234,48 +236,55 @@ static bool build_response(xds_proxy *p, trellis_xds_type t, const char *version
         }
         out->upserts++;
     }
-    /* Pass 2: the client now holds those versions. */
-    for (size_t i = 0; i < n; i++) {
-        const trellis_xds_resource *r = desired_at(p, t, keep, i);
-        if (r != NULL)
-            known_set(&st->known, r->name, r->hash);
-    }
-    /* Removals: names the client holds that are gone; names out of the
-     * subscription are forgotten silently. */
+    /* ... names the client holds that are gone, ... */
     size_t cursor = 0;
     const char *key;
     void *value;
     while (strmap_next(&st->known, &cursor, &key, &value)) {
-        bool named = name_set_contains(&st->names, key);
-        if (!st->wildcard && !named) {
-            known_remove(&st->known, key);
-            continue;
+        if ((!st->wildcard && !name_set_contains(&st->names, key)) || value == absent)
+            continue; /* forgotten silently, or already reported absent */
+        if (!exists(p, t, keep, key)) {
+            pb_put_string_field(body, DELTA_RESPONSE_REMOVED_RESOURCES, key);
+            out->removals++;
+        } else if (keep != NULL && retained_find(keep, key) != NULL) {
+            out->retained++;
         }
-        if (value == absent)
-            continue;
-        if (exists(p, t, keep, key)) {
-            if (keep != NULL && retained_find(keep, key) != NULL)
-                out->retained++;
-            continue;
-        }
-        pb_put_string_field(body, DELTA_RESPONSE_REMOVED_RESOURCES, key);
-        out->removals++;
-        if (named)
-            known_set(&st->known, key, absent);
-        else
-            known_remove(&st->known, key);
     }
-    /* Explicit names that never existed: "does not exist", once. */
+    /* ... and explicit names that never existed: "does not exist", once. */
     for (size_t i = 0; i < st->names.count; i++) {
         const char *name = st->names.names[i];
         if (strmap_get(&st->known, name) == NULL && !exists(p, t, keep, name)) {
             pb_put_string_field(body, DELTA_RESPONSE_REMOVED_RESOURCES, name);
-            known_set(&st->known, name, absent);
             out->removals++;
         }
     }
     pb_put_string_field(body, DELTA_RESPONSE_TYPE_URL, xds_type_info_of(t)->url);
     xds_put_control_plane(body, DELTA_RESPONSE_CONTROL_PLANE, p->server->control_plane);
+    if (bb_failed(body))
+        return true;
+
+    /* Apply: the client now holds what was written. Removal decisions are
+     * taken on `known` as it was, before the new versions are recorded. */
+    for (size_t i = 0; i < st->names.count; i++) {
+        const char *name = st->names.names[i];
+        if (strmap_get(&st->known, name) == NULL && !exists(p, t, keep, name))
+            known_set(&st->known, name, absent);
+    }
+    cursor = 0;
+    while (strmap_next(&st->known, &cursor, &key, &value)) {
+        bool named = name_set_contains(&st->names, key);
+        if (!st->wildcard && !named)
+            known_remove(&st->known, key);
+        else if (value != absent && !exists(p, t, keep, key) && named)
+            known_set(&st->known, key, absent); /* told removed; kept as "absent" */
+        else if (value != absent && !exists(p, t, keep, key))
+            known_remove(&st->known, key);      /* wildcard: told removed, forgotten */
+    }
+    for (size_t i = 0; i < n; i++) {
+        const trellis_xds_resource *r = desired_at(p, t, keep, i);
+        if (r != NULL)
+            known_set(&st->known, r->name, r->hash);
+    }
     return true;
 }
 

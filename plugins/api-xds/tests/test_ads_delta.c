@@ -166,9 +166,47 @@ static void test_explicit_wildcard_and_empty_initial(void)
     env_stop(&e);
 }
 
+/* A response past max_response_bytes is not sent and changes nothing of what
+ * the stream believes the client holds: a later snapshot that fits sends
+ * every resource, not removals of resources the client never got. */
+static void test_oversized_response_changes_nothing(void)
+{
+    xds_env e;
+    CHECK(env_start(&e, "\"max_response_bytes\":65536"));
+    fake_snapshot *big = fake_snapshot_new(1);
+    char name[32];
+    for (int i = 0; i < 600; i++) {
+        snprintf(name, sizeof(name), "c%03d", i);
+        fake_snapshot_add(big, TRELLIS_XDS_CLUSTER, name, cluster_json(name, "1s"));
+    }
+    fake_host_publish(e.fh, NODE, 0, big);
+    tclient *t = tc_connect(&e);
+    int32_t s = tc_open(t, DELTA_PATH);
+    ads_delta_spec first = {.type_url = CDS, .node_id = NODE};
+    ads_send_delta_request(t->c, s, &first);
+    CHECK(tc_next_delta(t, s, 300) == NULL);
+    trellis_status st;
+    char *view = fake_host_debug(e.fh, "proxies", "", &st);
+    CHECK_CONTAINS(view, "exceeds max_response_bytes (65536)");
+    free(view);
+
+    fake_snapshot *small = fake_snapshot_new(2);
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof(name), "c%03d", i);
+        fake_snapshot_add(small, TRELLIS_XDS_CLUSTER, name, cluster_json(name, "1s"));
+    }
+    fake_host_publish(e.fh, NODE, 0, small);
+    delta_response *r = tc_next_delta(t, s, 2000);
+    CHECK_STR(ads_delta_summary(r), "c000,c001,c002");
+    free_delta(r);
+    tc_close(t);
+    env_stop(&e);
+}
+
 int main(void)
 {
     test_wildcard_changes_and_removals();
     test_explicit_wildcard_and_empty_initial();
+    test_oversized_response_changes_nothing();
     return test_finish("xds_ads_delta");
 }
