@@ -111,18 +111,14 @@ static void handle_request(xds_proxy *p,
         if (info->full_state && req->n_resource_names_subscribe == 0)
             st->wildcard = true;
     }
-    for (size_t i = 0; i < req->n_resource_names_subscribe; i++) {
-        const char *name = req->resource_names_subscribe[i];
-        if (strcmp(name, "*") == 0) {
-            if (info->full_state && !st->wildcard) {
-                st->wildcard = true;
-                changed = true;
-            }
-        } else if (!name_set_contains(&st->names, name)) {
-            name_set_add(&st->names, name);
-            changed = true;
-        }
+    size_t before = st->names.count;
+    name_set_add_all(&st->names, req->resource_names_subscribe, req->n_resource_names_subscribe);
+    if (name_set_remove(&st->names, "*") && info->full_state && !st->wildcard) {
+        st->wildcard = true;
+        changed = true;
     }
+    if (st->names.count != before)
+        changed = true;
     for (size_t i = 0; i < req->n_resource_names_unsubscribe; i++) {
         const char *name = req->resource_names_unsubscribe[i];
         if (strcmp(name, "*") == 0) {
@@ -130,13 +126,12 @@ static void handle_request(xds_proxy *p,
                 st->wildcard = false;
                 changed = true;
             }
-        } else {
-            if (name_set_remove(&st->names, name))
-                changed = true;
-            if (!st->wildcard)
-                known_remove(&st->known, name);
+        } else if (!st->wildcard) {
+            known_remove(&st->known, name);
         }
     }
+    if (name_set_remove_all(&st->names, req->resource_names_unsubscribe, req->n_resource_names_unsubscribe) > 0)
+        changed = true;
     if (changed)
         st->pending = true;
     ads_delta_pump(p);

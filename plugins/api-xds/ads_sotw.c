@@ -55,13 +55,8 @@ static bool update_subscription(ads_type_state *st, const xds_type_info *info, c
 {
     name_set next;
     name_set_init(&next);
-    bool star = false;
-    for (size_t i = 0; i < count; i++) {
-        if (strcmp(names[i], "*") == 0)
-            star = true;
-        else if (!name_set_add(&next, names[i]))
-            break; /* out of memory: keep what fit */
-    }
+    name_set_add_all(&next, names, count); /* out of memory: keep what fit */
+    bool star = name_set_remove(&next, "*");
     bool wildcard = false;
     if (info->full_state) {
         if (!st->names_given && count == 0) {

@@ -80,14 +80,74 @@ bool name_set_remove(name_set *s, const char *name)
     return true;
 }
 
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool name_set_add_all(name_set *s, char *const *names, size_t count)
+{
+    if (count == 0)
+        return true;
+    if (s->count + count > s->cap) {
+        char **grown = realloc(s->names, (s->count + count) * sizeof(*grown));
+        if (grown == NULL)
+            return false;
+        s->names = grown;
+        s->cap = s->count + count;
+    }
+    size_t n = s->count;
+    bool ok = true;
+    for (size_t i = 0; i < count && ok; i++) {
+        s->names[n] = strdup(names[i]);
+        ok = s->names[n] != NULL;
+        n += ok;
+    }
+    qsort(s->names, n, sizeof(*s->names), compare_names);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (kept > 0 && strcmp(s->names[kept - 1], s->names[i]) == 0)
+            free(s->names[i]);
+        else
+            s->names[kept++] = s->names[i];
+    }
+    s->count = kept;
+    return ok;
+}
+
+size_t name_set_remove_all(name_set *s, char *const *names, size_t count)
+{
+    char **gone = count > 0 ? malloc(count * sizeof(*gone)) : NULL;
+    if (gone == NULL) { /* none given, or no memory: one at a time */
+        size_t removed = 0;
+        for (size_t i = 0; i < count; i++)
+            removed += name_set_remove(s, names[i]);
+        return removed;
+    }
+    memcpy(gone, names, count * sizeof(*gone));
+    qsort(gone, count, sizeof(*gone), compare_names);
+    /* both sorted: one merge walk */
+    size_t kept = 0, j = 0;
+    for (size_t i = 0; i < s->count; i++) {
+        while (j < count && strcmp(gone[j], s->names[i]) < 0)
+            j++;
+        if (j < count && strcmp(gone[j], s->names[i]) == 0)
+            free(s->names[i]);
+        else
+            s->names[kept++] = s->names[i];
+    }
+    free(gone);
+    size_t removed = s->count - kept;
+    s->count = kept;
+    return removed;
+}
+
 bool name_set_from(name_set *s, char *const *names, size_t count)
 {
     name_set_init(s);
-    for (size_t i = 0; i < count; i++) {
-        if (!name_set_add(s, names[i])) {
-            name_set_free(s);
-            return false;
-        }
+    if (!name_set_add_all(s, names, count)) {
+        name_set_free(s);
+        return false;
     }
     return true;
 }

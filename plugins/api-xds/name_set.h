@@ -22,6 +22,12 @@ bool name_set_contains(const name_set *s, const char *name);
 bool name_set_add(name_set *s, const char *name);
 /* true if the name was there. */
 bool name_set_remove(name_set *s, const char *name);
+/* Adds every name of a list (duplicates collapse) in O((n + m) log(n + m)),
+ * not one insertion each: a request may name hundreds of thousands. false on
+ * allocation failure (the names that fit are added). */
+bool name_set_add_all(name_set *s, char *const *names, size_t count);
+/* Removes every name of a list that is there; returns how many were. */
+size_t name_set_remove_all(name_set *s, char *const *names, size_t count);
 /* Builds a set from a list (duplicates collapse). false on allocation failure. */
 bool name_set_from(name_set *s, char *const *names, size_t count);
 bool name_set_equal(const name_set *a, const name_set *b);

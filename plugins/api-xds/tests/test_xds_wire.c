@@ -75,6 +75,23 @@ static void test_name_set(void)
     CHECK(name_set_equal(&s, &t));
     name_set_free(&s);
     name_set_free(&t);
+
+    /* batches: merged into what is there, duplicates collapsed, removed in one walk */
+    name_set_init(&s);
+    CHECK(name_set_add(&s, "m"));
+    char *batch[] = {"z", "m", "b", "z", "a"};
+    CHECK(name_set_add_all(&s, batch, 5));
+    CHECK_INT(s.count, 4);
+    CHECK_STR(s.names[0], "a");
+    CHECK_STR(s.names[1], "b");
+    CHECK_STR(s.names[2], "m");
+    CHECK_STR(s.names[3], "z");
+    char *gone[] = {"z", "nope", "a", "a"};
+    CHECK_INT(name_set_remove_all(&s, gone, 4), 2);
+    CHECK_INT(s.count, 2);
+    CHECK_STR(s.names[0], "b");
+    CHECK_STR(s.names[1], "m");
+    name_set_free(&s);
 }
 
 static void test_strmap(void)
