@@ -263,8 +263,9 @@ trellis_status xds_sync_status(void *arg, const char *query, char **json_out, tr
                errors, s->conn_count, matched, matched > listed ? "true" : "false");
     tb_append_len(&out, list.data ? list.data : "", list.len);
     tb_append(&out, "]}\n");
+    bool failed = tb_failed(&list) || tb_failed(&out);
     tb_free(&list);
-    if (tb_failed(&out)) {
+    if (failed) {
         tb_free(&out);
         h->error_set(err, NULL, "out of memory");
         return TRELLIS_ERR_NOMEM;

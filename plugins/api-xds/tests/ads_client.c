@@ -558,10 +558,11 @@ const char *ads_delta_summary(const Envoy__Service__Discovery__V3__DeltaDiscover
     static char out[2048];
     size_t n = 0;
     out[0] = '\0';
-    for (size_t i = 0; r && i < r->n_resources; i++)
+    /* past the end the rest is cut (n stops growing once it reaches the size) */
+    for (size_t i = 0; r && i < r->n_resources && n < sizeof(out); i++)
         n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", n ? "," : "",
                               r->resources[i]->name);
-    for (size_t i = 0; r && i < r->n_removed_resources; i++)
+    for (size_t i = 0; r && i < r->n_removed_resources && n < sizeof(out); i++)
         n += (size_t)snprintf(out + n, sizeof(out) - n, "%s-%s", n ? "," : "",
                               r->removed_resources[i]);
     return out;

@@ -220,7 +220,8 @@ const char *response_names(const Envoy__Service__Discovery__V3__DiscoveryRespons
                                                                                             : "name");
             name = *(char **)((char *)m + f->offset);
         }
-        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", i ? "," : "", name);
+        if (n < sizeof(out)) /* past the end: the rest is cut */
+            n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", i ? "," : "", name);
         if (m)
             protobuf_c_message_free_unpacked(m, NULL);
     }
