@@ -44,6 +44,7 @@ struct name_entry {
     size_t candidate;               /* being asked in this round */
     question q[2];
     bool in_round;
+    bool deferred;                  /* the candidate waits for room under max_inflight */
     char round_error[ERROR_MAX];
 
     bool known;                     /* a round succeeded once */
@@ -233,6 +234,7 @@ static void take_list(address_list *list, question *q)
 static void round_failed(name_entry *e)
 {
     dns_resolver *r = e->resolver;
+    r->stats.rounds++;
     r->stats.failures++;
     e->failures++;
     snprintf(e->error, sizeof(e->error), "%s", e->round_error);
@@ -261,6 +263,7 @@ static bool covered(const name_entry *e, const trellis_discovery_watch *w)
 static void round_succeeded(name_entry *e, uint64_t ttl_ms)
 {
     dns_resolver *r = e->resolver;
+    r->stats.rounds++;
     e->asked_v4 = e->q[FAMILY_V4].asked;
     e->asked_v6 = e->q[FAMILY_V6].asked;
     take_list(&e->v4, &e->q[FAMILY_V4]);
@@ -289,7 +292,6 @@ static void candidate_done(name_entry *e)
 {
     dns_resolver *r = e->resolver;
     e->in_round = false;
-    r->stats.rounds++;
     if (e->round_error[0] != '\0') {
         round_failed(e);
         return;
@@ -398,8 +400,9 @@ static void start_candidate(name_entry *e)
     }
     size_t needed = (size_t)v4 + (size_t)v6;
     if (r->inflight + needed > r->settings.max_inflight) {
-        /* Bounded: the round starts once others have finished. */
+        /* Bounded: this candidate is asked once others have finished. */
         e->in_round = false;
+        e->deferred = true;
         r->host->timer_start(e->timer, INFLIGHT_RETRY_MS, false);
         return;
     }
@@ -423,8 +426,11 @@ static void on_entry_timer(void *arg)
     name_entry *e = arg;
     if (e->in_round)
         return;
-    e->candidate = 0;
-    e->round_error[0] = '\0';
+    if (!e->deferred) { /* a new round: from the first search-list name */
+        e->candidate = 0;
+        e->round_error[0] = '\0';
+    }
+    e->deferred = false;
     start_candidate(e);
 }
 

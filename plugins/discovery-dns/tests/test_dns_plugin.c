@@ -350,6 +350,17 @@ static void test_cname_tcp_decoys_ports_search(void)
     recorder *all[] = {&alias, &big, &decoy, &shortname};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         in.ops->unwatch(in.plugin, all[i]->watch);
+
+    /* A name found at the second search-list candidate is one resolution. */
+    harness_run_for(h, 1100);
+    double rounds_before = harness_metric(h, "trellis_dns_rounds_total");
+    set_records("solo", "[\"10.9.0.1\"]", "[]", 30);
+    recorder solo;
+    watch(&in, "solo", TRELLIS_IP_IPV4_ONLY, &solo);
+    CHECK(wait_set(&solo, "10.9.0.1", 3000));
+    harness_run_for(h, 1100);
+    CHECK(harness_metric(h, "trellis_dns_rounds_total") - rounds_before == 1);
+    in.ops->unwatch(in.plugin, solo.watch);
     harness_stop(in.hi);
 }
 
