@@ -10,6 +10,13 @@ scripts/install-deps.sh test
 if [ -f tests/js/package-lock.json ]; then
   (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# Two inputs no Debian package provides: the strict Envoy v3 checker next to
+# the checkout and moto's server (the Cloud Map registry). Tests needing them
+# would fail one by one; say it once, up front.
+validator="${ENVOY_VALIDATE:-$(pwd)/../shared/tools/envoy-validate/validate.py}"
+moto="${MOTO_SERVER:-/root/.pyenv/shims/moto_server}"
+[ -f "$validator" ] || echo "warning: no Envoy checker at $validator (set ENVOY_VALIDATE): the schema tests will fail" >&2
+[ -x "$moto" ] || echo "warning: no moto_server at $moto (set MOTO_SERVER): the Cloud Map tests will fail" >&2
 jobs=$(nproc)
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

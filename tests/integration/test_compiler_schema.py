@@ -32,11 +32,7 @@ SOURCE_DIR = Path(os.environ["TRELLIS_SOURCE_DIR"])
 BUILD_DIR = Path(os.environ["TRELLIS_BUILD_DIR"])
 CORPUS_BIN = BUILD_DIR / "bin" / "compiler_corpus"
 CORPUS = SOURCE_DIR / "tests" / "unit" / "compiler" / "corpus.json"
-# The validator sits next to the repository (read-only in CI): run it in place.
-# ENVOY_VALIDATE points elsewhere for other checkouts; a missing validator
-# fails the suite rather than letting it pass without checking anything.
-VALIDATOR = Path(os.environ.get("ENVOY_VALIDATE",
-                                SOURCE_DIR.parent / "shared" / "tools" / "envoy-validate" / "validate.py"))
+VALIDATOR = lib.ENVOY_VALIDATOR
 PYTHON = "/usr/bin/python3"
 
 T_LISTENER = "type.googleapis.com/envoy.config.listener.v3.Listener"

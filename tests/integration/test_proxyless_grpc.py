@@ -49,8 +49,7 @@ import appmesh_testlib as am
 import trellis_testlib as lib
 
 JS_DIR = lib.SOURCE_DIR / "tests" / "js"
-VALIDATOR = Path(os.environ.get(
-    "ENVOY_VALIDATE", lib.SOURCE_DIR.parent / "shared" / "tools" / "envoy-validate" / "validate.py"))
+VALIDATOR = lib.ENVOY_VALIDATOR
 SERVICE = "echo.local"
 PORT = 8080  # the virtual router's listener: the port in xds:///echo.local:8080
 TARGET = f"xds:///{SERVICE}:{PORT}"

@@ -34,8 +34,7 @@ import trellis_testlib as lib
 
 README = lib.SOURCE_DIR / "README.md"
 SHIPPED = lib.SOURCE_DIR / "config" / "trellis.json"
-VALIDATOR = Path(os.environ.get(
-    "ENVOY_VALIDATE", lib.SOURCE_DIR.parent / "shared" / "tools" / "envoy-validate" / "validate.py"))
+VALIDATOR = lib.ENVOY_VALIDATOR
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
 
 

@@ -53,6 +53,13 @@ TEST_PLUGIN_DIR = Path(_required_env("TRELLIS_TEST_PLUGIN_DIR"))
 SANITIZE = os.environ.get("TRELLIS_SANITIZE", "0") == "1"
 # The plugins built with trellis (api.admin, ...), beside the binary.
 BUNDLED_PLUGIN_DIR = BUILD_DIR / "lib" / "trellis" / "plugins"
+# Outside the repository: the strict Envoy v3 checker next to the checkout
+# (read-only in CI, run in place) and moto's server from the machine's Python.
+# ENVOY_VALIDATE and MOTO_SERVER point elsewhere; the tests that need them
+# fail, never skip, when they are missing.
+ENVOY_VALIDATOR = Path(os.environ.get(
+    "ENVOY_VALIDATE", SOURCE_DIR.parent / "shared" / "tools" / "envoy-validate" / "validate.py"))
+MOTO_SERVER = os.environ.get("MOTO_SERVER", "/root/.pyenv/shims/moto_server")
 
 # Sanitizer builds are slower; every deadline scales with this.
 TIME_SCALE = 3.0 if SANITIZE else 1.0

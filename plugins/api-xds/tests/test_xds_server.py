@@ -41,8 +41,7 @@ import trellis_testlib as lib  # noqa: E402
 from trellis_testlib import trellis  # noqa: E402,F401  (the fixture)
 
 PROBE = lib.BUILD_DIR / "bin" / "xds_probe"
-VALIDATOR = Path(os.environ.get(
-    "ENVOY_VALIDATE", lib.SOURCE_DIR.parent / "shared" / "tools" / "envoy-validate" / "validate.py"))
+VALIDATOR = lib.ENVOY_VALIDATOR
 
 
 class Server:

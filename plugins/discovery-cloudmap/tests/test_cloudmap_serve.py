@@ -42,7 +42,7 @@ import trellis_testlib as lib  # noqa: E402
 from cloudmap_fake_registry import FakeRegistry  # noqa: E402
 from trellis_testlib import trellis  # noqa: E402,F401  (the fixture)
 
-MOTO = os.environ.get("MOTO_SERVER", "/root/.pyenv/shims/moto_server")
+MOTO = lib.MOTO_SERVER
 XDS_CLIENT_DIR = os.environ.get("XDS_CLIENT_DIR")
 PROBE = lib.BUILD_DIR / "bin" / "xds_probe"
 GRPC_ECHO = lib.SOURCE_DIR / "plugins" / "api-xds" / "tests" / "grpc_echo.js"
@@ -96,7 +96,7 @@ class Moto:
 @pytest.fixture
 def moto():
     if not os.access(MOTO, os.X_OK):
-        pytest.skip(f"moto_server not found at {MOTO} (set MOTO_SERVER)")
+        pytest.fail(f"moto_server not found at {MOTO} (set MOTO_SERVER)")
     m = Moto()
     yield m
     m.stop()
@@ -369,7 +369,7 @@ def echo_calls(server, target_port, backends, calls):
 
 def test_proxyless_grpc_client_reaches_cloudmap_instances(trellis, tmp_path, moto):
     if not grpc_js_xds_available():
-        pytest.skip("XDS_CLIENT_DIR does not name a folder with node_modules/@grpc/grpc-js-xds")
+        pytest.fail("XDS_CLIENT_DIR does not name a folder with node_modules/@grpc/grpc-js-xds")
     server = Server(trellis, tmp_path, endpoint=moto.endpoint)
     ports = {"a": lib.free_port(), "b": lib.free_port()}
     echo = moto.service("grpc.local", "echo")

@@ -219,7 +219,7 @@ def test_adding_the_instance_by_reload_moves_connected_proxies(trellis, tmp_path
 
 def test_proxyless_grpc_client_through_resolved_endpoints(trellis, tmp_path, dns):
     if not (XDS_CLIENT_DIR and (Path(XDS_CLIENT_DIR) / "node_modules" / "@grpc" / "grpc-js-xds").is_dir()):
-        pytest.skip("XDS_CLIENT_DIR does not name a folder with node_modules/@grpc/grpc-js-xds")
+        pytest.fail("XDS_CLIENT_DIR does not name a folder with node_modules/@grpc/grpc-js-xds")
     port = lib.free_port()
     dns.set("web.test", ["127.0.0.1"], [], ttl=0)
     server = Server(trellis, tmp_path, dns)

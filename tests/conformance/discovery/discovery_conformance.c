@@ -9,7 +9,7 @@
  * backends/): it runs the real registry or DNS server and changes what it
  * holds.
  *   {"op": "start"}  -> {"ok": true, "config": {plugin config}, "settle_ms": N,
- *                        "fail_within_ms": N} (or "skip": reason: exit 77)
+ *                        "fail_within_ms": N} (or "cannot_run": reason: a failure; a check that cannot run never passes as skipped)
  *   {"op": "target", "name": T} -> {"ok": true, "target": {"method": "cloudmap",
  *                        "namespace": ..., "service": ...} | {"method": "dns", "hostname": ...}}
  *   {"op": "set", "name": T, "addresses": [...]}  the target now has exactly these
@@ -357,24 +357,24 @@ int main(int argc, char **argv)
         line_process_stop(backend);
         return 1;
     }
-    const char *skip = json_string_value(json_object_get(started, "skip"));
-    if (skip != NULL) {
-        fprintf(stderr, "skipped: %s\n", skip);
+    const char *cannot_run = json_string_value(json_object_get(started, "cannot_run"));
+    if (cannot_run != NULL) {
+        fprintf(stderr, "cannot run: %s\n", cannot_run);
         json_decref(started);
         line_process_stop(backend);
-        return 77;
+        return 1;
     }
     settle_ms = (uint64_t)json_integer_value(json_object_get(started, "settle_ms"));
     fail_within_ms = (uint64_t)json_integer_value(json_object_get(started, "fail_within_ms"));
     char *config = json_dumps(json_object_get(started, "config"), JSON_COMPACT);
     json_decref(started);
 
-    char err[1024];
+    char err[1024] = "the plugin harness could not start";
     h = harness_new(plugin_dir);
     hi = h ? harness_create(h, plugin_name, config, err, sizeof(err)) : NULL;
     free(config);
     if (hi == NULL || !harness_start(hi, err, sizeof(err))) {
-        fprintf(stderr, "%s: %s\n", plugin_name, hi ? err : err);
+        fprintf(stderr, "%s: %s\n", plugin_name, err);
         CHECK(false);
     } else {
         ops = harness_ops(hi);

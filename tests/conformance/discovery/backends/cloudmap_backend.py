@@ -10,7 +10,7 @@ holds exactly the addresses given; "down" stops the registry (SIGSTOP: every
 request times out) and "up" resumes it.
 
 MOTO_SERVER names moto's server (default /root/.pyenv/shims/moto_server);
-when it cannot run, "start" answers {"ok": true, "skip": reason}."""
+when it cannot run, "start" answers {"ok": true, "cannot_run": reason}."""
 import json
 import os
 import signal
@@ -87,7 +87,7 @@ def main():
         reply = {"ok": True}
         if op == "start":
             if not os.access(MOTO, os.X_OK):
-                reply["skip"] = f"moto_server not found at {MOTO} (set MOTO_SERVER)"
+                reply["cannot_run"] = f"moto_server not found at {MOTO} (set MOTO_SERVER)"
             else:
                 registry = Registry()
                 reply["config"] = {
