@@ -187,21 +187,7 @@ class Trellis:
             time.sleep(0.05)
 
     def metrics(self):
-        """Counter totals by name from the admin endpoint's /metrics."""
-        import urllib.request
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics",
-                                    timeout=5) as r:
-            text = r.read().decode()
-        totals = {}
-        for line in text.splitlines():
-            if line.startswith("#") or not line.strip():
-                continue
-            name = re.split(r"[{ ]", line, 1)[0]
-            try:
-                totals[name] = totals.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
-            except ValueError:
-                pass
-        return totals
+        return metric_totals(self.admin_port)
 
     def stop(self):
         self.process.terminate()
@@ -225,6 +211,23 @@ class Moto:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def metric_totals(admin_port):
+    """Totals by metric name (every label set summed) from an admin endpoint's /metrics."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    totals = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        name = re.split(r"[{ ]", line, 1)[0]
+        try:
+            totals[name] = totals.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+        except ValueError:
+            pass
+    return totals
 
 
 def machine():

@@ -122,19 +122,7 @@ class Replica:
             return json.loads(r.read())
 
     def metrics(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics",
-                                    timeout=5) as r:
-            text = r.read().decode()
-        totals = {}
-        for line in text.splitlines():
-            if line.startswith("#") or not line.strip():
-                continue
-            name = re.split(r"[{ ]", line, 1)[0]
-            try:
-                totals[name] = totals.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
-            except ValueError:
-                pass
-        return totals
+        return api_bench.metric_totals(self.admin_port)
 
     def stop(self):
         self.process.terminate()

@@ -297,8 +297,16 @@ def aws_cli(endpoint, *args, input_json=None, check=True, timeout=60):
     """Runs `aws appmesh ARGS --endpoint-url ENDPOINT --output json`, with
     `--cli-input-json file://...` when input_json (a dict) is given.
     check=True fails unless the command succeeded."""
+    with tempfile.TemporaryDirectory(prefix="awscli-") as tmp:
+        result = _aws_cli_in(tmp, endpoint, args, input_json, timeout)
+    if check:
+        assert result.returncode == 0, repr(result)
+    return result
+
+
+def _aws_cli_in(tmp, endpoint, args, input_json, timeout):
+    """One AWS CLI run with its config, credentials and HOME in `tmp`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    tmp = tempfile.mkdtemp(prefix="awscli-")
     env.update({
         "AWS_ACCESS_KEY_ID": "AKIDTRELLISTEST",
         "AWS_SECRET_ACCESS_KEY": "trellis-test-secret",
@@ -319,10 +327,7 @@ def aws_cli(endpoint, *args, input_json=None, check=True, timeout=60):
     argv += ["--endpoint-url", endpoint, "--output", "json"]
     completed = subprocess.run(argv, env=env, capture_output=True, text=True,
                                timeout=lib.scaled(timeout), check=False)
-    result = CliResult(completed, argv[1:])
-    if check:
-        assert result.returncode == 0, repr(result)
-    return result
+    return CliResult(completed, argv[1:])
 
 
 # ---------------------------------------------------------------------------
