@@ -7,7 +7,6 @@
 typedef struct offload_job {
     loop_post_node completion; /* first: the node posted back to the loop */
     struct offload_job *next;
-    offload_pool *pool;
     offload_owner *owner;
     loop_fn work;
     loop_fn done;
@@ -108,7 +107,6 @@ int offload_submit(offload_pool *pool, offload_owner *owner, loop_fn work, loop_
     offload_job *job = calloc(1, sizeof(*job));
     if (job == NULL)
         return -1;
-    job->pool = pool;
     job->owner = owner;
     job->work = work;
     job->done = done;

@@ -528,11 +528,3 @@ void runtime_foreach_instance(runtime *rt, trellis_instance_visit_fn fn, void *a
     }
 }
 
-bool runtime_all_ready(runtime *rt)
-{
-    for (size_t i = 0; i < rt->active_count; i++) {
-        if (rt->active[i]->state != TRELLIS_INSTANCE_STARTED || !rt->active[i]->ready)
-            return false;
-    }
-    return true;
-}

@@ -72,9 +72,6 @@ void runtime_set_observer(runtime *rt, const runtime_observer *observer);
 /* Visits active instances in start order (for instances_foreach). */
 void runtime_foreach_instance(runtime *rt, trellis_instance_visit_fn fn, void *arg);
 
-/* True when every instance has started and reports itself ready. */
-bool runtime_all_ready(runtime *rt);
-
 size_t runtime_instance_count(const runtime *rt);
 
 #endif

@@ -67,9 +67,7 @@ static bool load_pagination_key(control_plane *cp)
     const catalog_entry *e = catalog_get(cp->cat, PAGINATION_KEY_RECORD);
     if (e == NULL)
         return false;
-    cp->have_pagination_key = decode_hex(e->value, e->value_len, cp->pagination_key,
-                                         sizeof(cp->pagination_key));
-    return cp->have_pagination_key;
+    return decode_hex(e->value, e->value_len, cp->pagination_key, sizeof(cp->pagination_key));
 }
 
 static void become_ready(control_plane *cp)

@@ -37,7 +37,6 @@ typedef struct control_plane {
     char not_ready_reason[256];
     write_lanes *lanes;
     unsigned char pagination_key[32];
-    bool have_pagination_key;
 } control_plane;
 
 /* Reads region, account and quotas from the core settings. */

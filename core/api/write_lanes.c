@@ -43,7 +43,6 @@ struct lane {
 
 struct write_lanes {
     lane *lanes;                          /* only lanes with work exist */
-    size_t pending;
     lane_plan_fn plan;
 };
 
@@ -72,11 +71,6 @@ void write_lanes_free(write_lanes *lanes)
         lane_free(l);
     }
     free(lanes);
-}
-
-size_t write_lanes_pending(const write_lanes *lanes)
-{
-    return lanes->pending;
 }
 
 static uint64_t monotonic_ns(void)
@@ -202,12 +196,6 @@ static size_t plan_more(lane *l)
 
 /* ---- settling ---- */
 
-static void answer(lane *l, api_call *call)
-{
-    l->owner->pending--;
-    api_call_finish(call);
-}
-
 /* Answers, in order, the writes at the head that are settled: their commit
  * came back OK, or they needed none. Stops at a write still in flight or at
  * a failed one (replan_after_failure handles it). */
@@ -217,7 +205,7 @@ static void answer_settled(lane *l)
            l->inflight->commit_status == TRELLIS_OK) {
         api_call *call = pop(&l->inflight, &l->inflight_tail);
         l->inflight_count--;
-        answer(l, call);
+        api_call_finish(call);
     }
 }
 
@@ -258,7 +246,7 @@ static void replan_after_failure(lane *l)
         append(&requeue, &requeue_tail, first);
     } else {
         fail_for_good(first);
-        answer(l, first);
+        api_call_finish(first);
     }
     /* Later writes: a commit the store accepted after all is durable and
      * stands (its conditions held); the rest are planned again. */
@@ -266,7 +254,7 @@ static void replan_after_failure(lane *l)
         api_call *call = pop(&l->inflight, &l->inflight_tail);
         l->inflight_count--;
         if (call->op_count > 0 && call->commit_status == TRELLIS_OK)
-            answer(l, call);
+            api_call_finish(call);
         else
             append(&requeue, &requeue_tail, call);
     }
@@ -347,7 +335,6 @@ bool write_lanes_submit(write_lanes *lanes, api_call *call)
         lanes->lanes = l;
     }
     append(&l->waiting, &l->waiting_tail, call);
-    lanes->pending++;
     lane_advance(l);
     return true;
 }

@@ -35,7 +35,4 @@ void write_lanes_free(write_lanes *lanes);
  * call is not queued). */
 bool write_lanes_submit(write_lanes *lanes, api_call *call);
 
-/* Writes waiting or in flight, for metrics and drain. */
-size_t write_lanes_pending(const write_lanes *lanes);
-
 #endif

@@ -58,7 +58,9 @@ void catalog_free(catalog *cat)
     free(cat);
 }
 
-size_t catalog_seek(const catalog *cat, const char *key)
+/* Index of the first entry whose key is >= key (cat->count when none); the
+ * overlay is not consulted. */
+static size_t catalog_seek(const catalog *cat, const char *key)
 {
     size_t lo = 0, hi = cat->count;
     while (lo < hi) {
@@ -97,11 +99,6 @@ void catalog_use_overlay(catalog *cat, const catalog_overlay *ov)
 size_t catalog_count(const catalog *cat)
 {
     return cat->count;
-}
-
-const catalog_entry *catalog_at(const catalog *cat, size_t index)
-{
-    return index < cat->count ? cat->entries[index] : NULL;
 }
 
 /* Walks the catalog and the overlay in use together, in key order; an

@@ -61,14 +61,11 @@ catalog *catalog_new(void);
 void catalog_free(catalog *cat);
 
 const catalog_entry *catalog_get(const catalog *cat, const char *key);
-/* Index of the first entry whose key is >= key (catalog_count when none). */
-size_t catalog_seek(const catalog *cat, const char *key);
 size_t catalog_count(const catalog *cat);
-const catalog_entry *catalog_at(const catalog *cat, size_t index);
 /* Calls fn for each entry whose key starts with prefix, in key order, until
  * fn returns false. The catalog must not change during the scan. Like
  * catalog_get, catalog_count_prefix and catalog_find_token, it sees the
- * overlay in use, if any; catalog_seek and catalog_at never do. */
+ * overlay in use, if any. */
 typedef bool (*catalog_visit_fn)(const catalog_entry *entry, void *arg);
 void catalog_scan_prefix(const catalog *cat, const char *prefix, catalog_visit_fn fn, void *arg);
 
@@ -111,7 +108,6 @@ typedef struct catalog_overlay catalog_overlay;
 
 catalog_overlay *catalog_overlay_new(void);
 void catalog_overlay_free(catalog_overlay *ov);
-bool catalog_overlay_empty(const catalog_overlay *ov);
 /* A PUT the store will give `version`: a resource's document (`record`,
  * borrowed; a reference is kept) or a system record's raw bytes. */
 bool catalog_overlay_put(catalog_overlay *ov, const char *key, uint64_t version, json_t *record,

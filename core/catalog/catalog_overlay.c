@@ -66,11 +66,6 @@ const overlay_slot *overlay_at(const catalog_overlay *ov, size_t index)
     return index < ov->count ? &ov->slots[index] : NULL;
 }
 
-bool catalog_overlay_empty(const catalog_overlay *ov)
-{
-    return ov->count == 0;
-}
-
 /* Sets the slot of `key` to `entry` (may be NULL: deleted), owned from now. */
 static bool upsert(catalog_overlay *ov, const char *key, catalog_entry *entry, uint64_t seq)
 {

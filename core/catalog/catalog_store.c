@@ -30,7 +30,6 @@ struct catalog_store {
     const trellis_store_ops *ops;
     void *instance;
     bool loaded;
-    bool load_failed;
 
     bool catching_up;
     bool catch_up_again;         /* a notification arrived during catch-up */
@@ -105,11 +104,6 @@ void catalog_store_free(catalog_store *cs)
     clear_visit(cs);
     free(cs->visit_changes);
     free(cs);
-}
-
-bool catalog_store_loaded(const catalog_store *cs)
-{
-    return cs->loaded;
 }
 
 /* ---- publishing ---- */
@@ -205,7 +199,6 @@ static void on_load_done(void *arg, trellis_status status, uint64_t revision, co
                  catalog_count(cs->cat), (unsigned long long)revision);
     } else {
         catalog_clear(cs->cat);
-        cs->load_failed = true;
     }
     cs->visit_failed = false;
     cs->load_done(cs->load_arg, status, revision, message ? message : "");

@@ -50,7 +50,4 @@ void catalog_store_load(catalog_store *cs, catalog_done_fn done, void *arg);
 trellis_status catalog_store_commit(catalog_store *cs, const catalog_op *ops, size_t op_count,
                                     catalog_done_fn done, void *arg);
 
-/* Whether the initial load finished successfully. */
-bool catalog_store_loaded(const catalog_store *cs);
-
 #endif

@@ -128,7 +128,6 @@ discovery_target *discovery_target_derive(const json_t *node_spec, const json_t 
         t->view.attributes = t->attributes;
     } else {
         t->view.method = TRELLIS_DISCOVERY_DNS;
-        t->dns_endpoints = d.kind == DISCOVERY_DNS_ENDPOINTS;
         t->view.hostname = t->hostname = copy(d.hostname, &ok);
     }
     if (!ok || !build_key(t)) {

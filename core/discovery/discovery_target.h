@@ -15,7 +15,6 @@
 
 typedef struct discovery_target {
     trellis_discovery_target view;  /* every string points into this object */
-    bool dns_endpoints;             /* DNS with responseType ENDPOINTS */
     char *key;                      /* canonical identity (not for display) */
     char *mesh, *node;              /* view.mesh, view.virtual_node */
     char *namespace_name, *service_name, *hostname;

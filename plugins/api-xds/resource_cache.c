@@ -18,7 +18,6 @@ typedef struct cache_entry {
 struct resource_cache {
     lru_index lru;
     size_t max_resource_bytes;
-    resource_cache_stats stats;
 };
 
 static void entry_free(cache_entry *e)
@@ -61,7 +60,6 @@ const refbuf *resource_cache_get(resource_cache *c, trellis_xds_type type,
     snprintf(key, sizeof(key), "%d:%s", (int)type, r->hash);
     cache_entry *e = (cache_entry *)lru_index_get(&c->lru, key);
     if (e != NULL) {
-        c->stats.hits++;
         *error = e->error;
         return e->any;
     }
@@ -74,7 +72,6 @@ const refbuf *resource_cache_get(resource_cache *c, trellis_xds_type type,
     byte_buffer out;
     bb_init(&out, c->max_resource_bytes);
     char message[1024];
-    c->stats.encodes++;
     if (pb_json_encode_any_text(xds_type_descriptor(type), r->json, r->json_len, &out, message,
                                 sizeof(message))) {
         e->any = refbuf_copy(out.data, out.len);
@@ -86,7 +83,6 @@ const refbuf *resource_cache_get(resource_cache *c, trellis_xds_type type,
         }
     } else {
         e->error = strdup(message);
-        c->stats.failures++;
         *first_failure = true;
     }
     bb_free(&out);
@@ -99,12 +95,4 @@ const refbuf *resource_cache_get(resource_cache *c, trellis_xds_type type,
     }
     *error = e->error;
     return e->any;
-}
-
-void resource_cache_get_stats(const resource_cache *c, resource_cache_stats *out)
-{
-    *out = c->stats;
-    out->evictions = c->lru.evictions;
-    out->entries = c->lru.entries;
-    out->bytes = c->lru.bytes;
 }

@@ -19,15 +19,6 @@
 
 typedef struct resource_cache resource_cache;
 
-typedef struct resource_cache_stats {
-    uint64_t hits;
-    uint64_t encodes;
-    uint64_t failures;
-    uint64_t evictions;
-    size_t entries;
-    size_t bytes;
-} resource_cache_stats;
-
 /* max_bytes: cache budget; max_resource_bytes: the largest encoded resource. */
 resource_cache *resource_cache_new(size_t max_bytes, size_t max_resource_bytes);
 void resource_cache_free(resource_cache *c);
@@ -41,7 +32,5 @@ void resource_cache_free(resource_cache *c);
 const refbuf *resource_cache_get(resource_cache *c, trellis_xds_type type,
                                  const trellis_xds_resource *r, const char **error,
                                  bool *first_failure);
-
-void resource_cache_get_stats(const resource_cache *c, resource_cache_stats *out);
 
 #endif

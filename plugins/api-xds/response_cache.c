@@ -25,7 +25,6 @@ struct response_cache {
     lru_index lru;
     size_t max_message_bytes;
     char *control_plane;
-    response_cache_stats stats;
 };
 
 static void entry_free(response_cache *c, response_entry *e)
@@ -211,7 +210,6 @@ const sotw_response *response_cache_get(response_cache *c, trellis_xds_snapshot 
     response_entry *e = (response_entry *)lru_index_get(&c->lru, key);
     if (e != NULL) {
         free(key);
-        c->stats.hits++;
         e->last_used_ns = now;
         return &e->response;
     }
@@ -220,7 +218,6 @@ const sotw_response *response_cache_get(response_cache *c, trellis_xds_snapshot 
         free(key);
         return NULL;
     }
-    c->stats.builds++;
     if (!build(c, e, snapshot, type, wildcard, names, keep, first_error)) {
         entry_free(c, e);
         free(key);
@@ -243,12 +240,4 @@ void response_cache_sweep(response_cache *c, uint64_t idle_before_ns)
     while (c->lru.oldest != NULL &&
            ((response_entry *)c->lru.oldest)->last_used_ns < idle_before_ns)
         lru_index_evict(&c->lru, c->lru.oldest);
-}
-
-void response_cache_get_stats(const response_cache *c, response_cache_stats *out)
-{
-    *out = c->stats;
-    out->evictions = c->lru.evictions;
-    out->entries = c->lru.entries;
-    out->bytes = c->lru.bytes;
 }

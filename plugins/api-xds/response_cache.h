@@ -38,14 +38,6 @@ typedef struct sotw_response {
     const char *error;      /* why the response cannot be built ("Cluster c1: $.x: ..."), or NULL */
 } sotw_response;
 
-typedef struct response_cache_stats {
-    uint64_t hits;
-    uint64_t builds;
-    uint64_t evictions;
-    size_t entries;
-    size_t bytes;
-} response_cache_stats;
-
 /* `control_plane` is the identifier sent in every response's control_plane. */
 response_cache *response_cache_new(const trellis_host *host, resource_cache *resources,
                                    size_t max_bytes, size_t max_message_bytes,
@@ -65,8 +57,6 @@ const sotw_response *response_cache_get(response_cache *c, trellis_xds_snapshot 
 
 /* Drops entries unused since `idle_before_ns` (monotonic). */
 void response_cache_sweep(response_cache *c, uint64_t idle_before_ns);
-
-void response_cache_get_stats(const response_cache *c, response_cache_stats *out);
 
 /* Appends the control_plane field (DiscoveryResponse 6 / DeltaDiscoveryResponse 7). */
 struct byte_buffer;

@@ -18,7 +18,6 @@
 typedef struct xds_plugin {
     const trellis_host *host;
     trellis_host_ctx *ctx;
-    const trellis_config *config;
     xds_server *server;
 } xds_plugin;
 
@@ -101,7 +100,6 @@ static trellis_status xds_create(const trellis_host *host, trellis_host_ctx *ctx
     }
     x->host = host;
     x->ctx = ctx;
-    x->config = config;
     xds_config cfg;
     read_config(host, config, &cfg);
     x->server = xds_server_new(host, ctx, &cfg, err);

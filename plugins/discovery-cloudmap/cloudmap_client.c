@@ -21,7 +21,6 @@ struct cloudmap_client {
 };
 
 struct cloudmap_pending {
-    cloudmap_client *client;
     http_client_call *call;
     cloudmap_done_fn done;
     void *arg;
@@ -136,7 +135,6 @@ trellis_status cloudmap_client_call(cloudmap_client *c, const char *operation, c
     cloudmap_pending *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return TRELLIS_ERR_NOMEM;
-    p->client = c;
     p->done = done;
     p->arg = arg;
     trellis_status st = http_client_send(c->http, &http, on_http_done, p, &p->call);

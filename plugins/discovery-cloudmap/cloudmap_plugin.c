@@ -69,7 +69,6 @@ typedef struct cloudmap_metrics {
 typedef struct cloudmap {
     const trellis_host *host;
     trellis_host_ctx *ctx;
-    const trellis_config *config;
     cloudmap_client *client;
     cloudmap_poller *poller;
     trellis_timer *metrics_timer;
@@ -223,7 +222,6 @@ static trellis_status cloudmap_create(const trellis_host *host, trellis_host_ctx
     }
     cm->host = host;
     cm->ctx = ctx;
-    cm->config = config;
 
     char default_endpoint[256];
     snprintf(default_endpoint, sizeof(default_endpoint), "https://data-servicediscovery.%s.amazonaws.com",

@@ -161,7 +161,6 @@ static void batch_work(void *arg)
     const char *call;
     job->error = journal_append(&s->segment, b->data, b->len, s->sync, &call);
     job->sync_ns = s->host->monotonic_ns() - started;
-    job->bytes_written = b->len;
     if (job->error != 0)
         snprintf(job->what, sizeof(job->what), "%s %s/%s", call, s->dir_path, s->segment.name);
 }

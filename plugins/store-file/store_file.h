@@ -69,7 +69,6 @@ typedef struct store_job {
     bool fatal;                    /* SNAPSHOT: failed after the point of no return */
     char what[256];                /* the failed call and file */
     uint64_t sync_ns;              /* BATCH: write + fdatasync time */
-    uint64_t bytes_written;
 } store_job;
 
 typedef struct store_metrics {

@@ -39,7 +39,6 @@ typedef struct pg_commit {
     struct pg_commit *next;
     uint8_t id[PG_UUID_LEN];
     bool answered; /* done() ran (an unknown outcome answered at its deadline) */
-    uint64_t accepted_ns;
     uint64_t deadline_ns;
     trellis_store_commit_done_fn done;
     void *arg;

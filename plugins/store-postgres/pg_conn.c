@@ -501,11 +501,6 @@ bool pg_conn_idle(const pg_conn *conn)
     return conn->state == PG_CONN_UP && !conn->busy;
 }
 
-const char *pg_conn_name(const pg_conn *conn)
-{
-    return conn->name;
-}
-
 const char *pg_conn_problem(const pg_conn *conn)
 {
     return conn->state == PG_CONN_UP ? "" : conn->problem;

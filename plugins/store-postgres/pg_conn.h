@@ -109,7 +109,6 @@ void pg_conn_free(pg_conn *conn);
 pg_conn_state pg_conn_get_state(const pg_conn *conn);
 /* Up and no statement in flight. */
 bool pg_conn_idle(const pg_conn *conn);
-const char *pg_conn_name(const pg_conn *conn);
 /* Why the connection is not up ("" when up). Borrowed. */
 const char *pg_conn_problem(const pg_conn *conn);
 /* The libpq connection while up (notifications: PQnotifies), else NULL. */

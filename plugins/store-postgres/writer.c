@@ -28,7 +28,6 @@ struct writer {
     commit_list unknown;  /* UNKNOWN: to be looked up after reconnecting */
     bool resolving;       /* resolve_commits() on the wire */
     size_t unanswered;    /* commits whose done() has not run */
-    size_t queued_bytes;
     uint64_t batch_sent_ns;
     int64_t batch_since; /* the change feed the batch on the wire asked for */
     trellis_timer *kick_timer;     /* 0 ms: the next batch, after the current callback */
@@ -173,7 +172,6 @@ static void send_batch(writer *w)
     commit_list batch = {0};
     for (size_t i = 0; i < count; i++) {
         pg_commit *c = list_pop(&w->queue);
-        w->queued_bytes -= c->payload;
         list_push(&batch, c);
     }
     /* Ask for the change feed after what the cache holds, so the core's
@@ -196,8 +194,6 @@ static void send_batch(writer *w)
                       w->params.lengths, w->params.formats, 1, 0, on_batch_reply, w)) {
         /* Not idle after all: put the batch back in front of the queue. */
         commit_list back = list_take(&w->inflight);
-        for (pg_commit *c = back.head; c != NULL; c = c->next)
-            w->queued_bytes += c->payload;
         list_append(&back, &w->queue);
         w->queue = back;
     }
@@ -486,7 +482,6 @@ static void on_deadline(void *arg)
     commit_list expired = {0};
     while (w->queue.head != NULL && w->queue.head->deadline_ns <= now) {
         pg_commit *c = list_pop(&w->queue);
-        w->queued_bytes -= c->payload;
         list_push(&expired, c);
     }
     answer_all(w, &expired, TRELLIS_ERR_UNAVAILABLE, message);
@@ -541,7 +536,6 @@ static void on_down(void *owner, pg_conn *conn, const char *why)
              "was applied",
              why);
     commit_list queued = list_take(&w->queue);
-    w->queued_bytes = 0;
     answer_all(w, &queued, TRELLIS_ERR_UNAVAILABLE, message);
     settle(w);
 }
@@ -603,10 +597,8 @@ trellis_status writer_commit(writer *w, const trellis_store_op *ops, size_t op_c
     }
     c->done = done;
     c->arg = arg;
-    c->accepted_ns = s->host->monotonic_ns();
-    c->deadline_ns = c->accepted_ns + s->settings.commit_timeout_ms * 1000000ull;
+    c->deadline_ns = s->host->monotonic_ns() + s->settings.commit_timeout_ms * 1000000ull;
     list_push(&w->queue, c);
-    w->queued_bytes += c->payload;
     w->unanswered++;
     /* Commits made in the same callback go out together. */
     schedule_kick(w);
@@ -656,7 +648,6 @@ void writer_close(writer *w, const char *why)
     h->timer_stop(w->resolve_timer);
     pg_conn_close(w->conn); /* a batch in flight moves to `unknown` */
     commit_list queued = list_take(&w->queue);
-    w->queued_bytes = 0;
     answer_all(w, &queued, TRELLIS_ERR_UNAVAILABLE, why);
     char message[400];
     snprintf(message, sizeof(message),
