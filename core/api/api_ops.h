@@ -35,6 +35,8 @@ void tags_list(api_call *call);
 bool resource_plan_create(api_call *call);
 bool resource_plan_update(api_call *call);
 bool resource_plan_delete(api_call *call);
+/* Fails the call (BadRequest, naming `member`) if two tags share a key. */
+bool tags_check_unique_keys(api_call *call, const json_t *tags, const char *member);
 bool tags_plan_tag(api_call *call);
 bool tags_plan_untag(api_call *call);
 

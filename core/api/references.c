@@ -5,8 +5,8 @@
 
 #include "catalog/catalog_key.h"
 
-static const char *const route_types[] = {"httpRoute", "http2Route", "grpcRoute", "tcpRoute", NULL};
-static const char *const gateway_route_types[] = {"httpRoute", "http2Route", "grpcRoute", NULL};
+const char *const references_route_types[] = {"httpRoute", "http2Route", "grpcRoute", "tcpRoute", NULL};
+const char *const references_gateway_route_types[] = {"httpRoute", "http2Route", "grpcRoute", NULL};
 
 const char *references_route_type(const json_t *spec, const char *const *types,
                                   json_t **route_out, size_t *count_out)
@@ -45,7 +45,7 @@ static bool visit_route_targets(const catalog_entry *e, void *arg)
 {
     search *s = arg;
     json_t *route = NULL;
-    if (references_route_type(spec_of(e), route_types, &route, NULL) == NULL)
+    if (references_route_type(spec_of(e), references_route_types, &route, NULL) == NULL)
         return true;
     json_t *targets = json_object_get(json_object_get(route, "action"), "weightedTargets");
     size_t i;
@@ -84,7 +84,7 @@ static bool visit_gateway_route_targets(const catalog_entry *e, void *arg)
 {
     search *s = arg;
     json_t *route = NULL;
-    if (references_route_type(spec_of(e), gateway_route_types, &route, NULL) == NULL)
+    if (references_route_type(spec_of(e), references_gateway_route_types, &route, NULL) == NULL)
         return true;
     json_t *target = json_object_get(json_object_get(route, "action"), "target");
     const char *service = json_string_value(

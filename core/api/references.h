@@ -18,6 +18,11 @@
 bool references_find_user(const catalog *cat, resource_kind kind, const char *mesh,
                           const char *name, char *user, size_t user_size);
 
+/* The route members of a route's spec and of a gateway route's spec
+ * (NULL-terminated), for references_route_type. */
+extern const char *const references_route_types[];
+extern const char *const references_gateway_route_types[];
+
 /* The spec's route member of a route or gateway route ("httpRoute", ...),
  * with its type name, or NULL when none or several are set. */
 const char *references_route_type(const json_t *spec, const char *const *types,

@@ -368,23 +368,6 @@ static bool check_quota(api_call *call, const target *t)
                     t->parent ? t->parent : t->mesh, count, t->info->display_name, quota);
 }
 
-static bool check_tags(api_call *call, const json_t *tags, const char *member)
-{
-    size_t i, j;
-    json_t *a, *b;
-    json_array_foreach(tags, i, a) {
-        json_array_foreach(tags, j, b) {
-            if (j >= i)
-                break;
-            if (strcmp(json_string_value(json_object_get(a, "key")),
-                       json_string_value(json_object_get(b, "key"))) == 0)
-                return api_fail(call, API_BAD_REQUEST, "%s: tag key '%s' is given twice", member,
-                                json_string_value(json_object_get(a, "key")));
-        }
-    }
-    return true;
-}
-
 /* Spec rules by kind. `parent` is the router or gateway entry of routes. */
 static bool check_spec(api_call *call, const target *t, const catalog_entry *parent,
                        const json_t *spec)
@@ -461,7 +444,7 @@ bool resource_plan_create(api_call *call)
         return call->error_type ? false : api_fail(call, API_INTERNAL, "out of memory");
     json_t *tags = api_input_get(call, "tags");
     bool ok = check_spec(call, &t, parent, spec) && check_quota(call, &t) &&
-              check_tags(call, tags, "tags");
+              tags_check_unique_keys(call, tags, "tags");
     json_t *data = ok ? new_data(call, &t, spec) : NULL;
     json_decref(spec);
     if (!ok)

@@ -7,8 +7,6 @@
 #include "catalog/catalog_key.h"
 #include "references.h"
 
-static const char *const route_types[] = {"httpRoute", "http2Route", "grpcRoute", "tcpRoute", NULL};
-static const char *const gateway_route_types[] = {"httpRoute", "http2Route", "grpcRoute", NULL};
 
 /* "httpRoute" -> "http", ... : the listener protocol a route type needs. */
 static const char *route_protocol(const char *route_type)
@@ -449,7 +447,7 @@ bool rules_route_spec(api_call *call, const char *mesh, const json_t *router_spe
 {
     json_t *route = NULL;
     size_t count = 0;
-    const char *type = references_route_type(spec, route_types, &route, &count);
+    const char *type = references_route_type(spec, references_route_types, &route, &count);
     if (type == NULL)
         return api_fail(call, API_BAD_REQUEST,
                         count == 0 ? "spec: specify one of grpcRoute, http2Route, httpRoute or tcpRoute"
@@ -494,7 +492,7 @@ bool rules_route_spec(api_call *call, const char *mesh, const json_t *router_spe
 typedef struct attachment_check {
     api_call *call;
     const json_t *spec;           /* the router's or gateway's new spec */
-    const char *const *types;     /* route_types or gateway_route_types */
+    const char *const *types;     /* references_(gateway_)route_types */
     const char *route_kind;       /* "route" / "gateway route" */
     const char *owner_kind;       /* "virtual router" / "virtual gateway" */
     bool ok;
@@ -535,7 +533,7 @@ static bool routes_stay_attached(api_call *call, resource_kind route_kind, const
     attachment_check ac = {
         .call = call,
         .spec = spec,
-        .types = gateway ? gateway_route_types : route_types,
+        .types = gateway ? references_gateway_route_types : references_route_types,
         .route_kind = gateway ? "gateway route" : "route",
         .owner_kind = gateway ? "virtual gateway" : "virtual router",
         .ok = true,
@@ -603,7 +601,7 @@ bool rules_gateway_route_spec(api_call *call, const char *mesh, const json_t *ga
 {
     json_t *route = NULL;
     size_t count = 0;
-    const char *type = references_route_type(spec, gateway_route_types, &route, &count);
+    const char *type = references_route_type(spec, references_gateway_route_types, &route, &count);
     if (type == NULL)
         return api_fail(call, API_BAD_REQUEST,
                         count == 0 ? "spec: specify one of grpcRoute, http2Route or httpRoute"

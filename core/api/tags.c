@@ -72,6 +72,23 @@ static json_t *find_tag(json_t *tags, const char *key, size_t *index_out)
     return NULL;
 }
 
+bool tags_check_unique_keys(api_call *call, const json_t *tags, const char *member)
+{
+    size_t i, j;
+    json_t *a, *b;
+    json_array_foreach(tags, i, a) {
+        json_array_foreach(tags, j, b) {
+            if (j >= i)
+                break;
+            if (strcmp(json_string_value(json_object_get(a, "key")),
+                       json_string_value(json_object_get(b, "key"))) == 0)
+                return api_fail(call, API_BAD_REQUEST, "%s: tag key '%s' is given twice", member,
+                                json_string_value(json_object_get(a, "key")));
+        }
+    }
+    return true;
+}
+
 bool tags_plan_tag(api_call *call)
 {
     arn_parts parts;
@@ -79,18 +96,10 @@ bool tags_plan_tag(api_call *call)
     if (e == NULL)
         return false;
     json_t *added = api_input_get(call, "tags");
-    size_t i, j;
-    json_t *tag, *other;
-    json_array_foreach(added, i, tag) {
-        json_array_foreach(added, j, other) {
-            if (j >= i)
-                break;
-            if (strcmp(json_string_value(json_object_get(tag, "key")),
-                       json_string_value(json_object_get(other, "key"))) == 0)
-                return api_fail(call, API_BAD_REQUEST, "tags: tag key '%s' is given twice",
-                                json_string_value(json_object_get(tag, "key")));
-        }
-    }
+    if (!tags_check_unique_keys(call, added, "tags"))
+        return false;
+    size_t i;
+    json_t *tag;
     json_t *tags = json_deep_copy(json_object_get(e->record, "tags"));
     if (tags == NULL)
         tags = json_array();

@@ -19,7 +19,6 @@
 #define DEFAULT_BACKEND_HOST "default_backend"
 #define SELF_REDIRECT_HOST "self_redirect"
 
-static const char *const gateway_route_types[] = {"httpRoute", "http2Route", "grpcRoute", NULL};
 
 typedef struct gateway_target {
     const char *service;        /* virtual service name */
@@ -127,7 +126,7 @@ static bool gather(gateway *g)
         for (size_t e = 0; e < g->entry_count; e++) {
             json_t *route = NULL;
             const json_t *spec = reader_spec(g->entries[e]);
-            const char *type = references_route_type(spec, gateway_route_types, &route, NULL);
+            const char *type = references_route_type(spec, references_gateway_route_types, &route, NULL);
             const char *service = target_service(route);
             if (type == NULL || strcmp(type, member) != 0 || service == NULL)
                 continue;

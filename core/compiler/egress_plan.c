@@ -8,7 +8,6 @@
 #include "route_order.h"
 #include "service_discovery.h"
 
-static const char *const route_types[] = {"httpRoute", "http2Route", "grpcRoute", "tcpRoute", NULL};
 
 /* The routes of one router, scanned once per compile however many virtual
  * services it provides. */
@@ -148,7 +147,7 @@ static bool router_service_routes(compile_ctx *c, egress_plan *plan, const char 
     for (size_t i = 0; i < rr->count; i++) {
         const catalog_entry *e = rr->entries[i];
         json_t *route = NULL;
-        const char *type = references_route_type(reader_spec(e), route_types, &route, NULL);
+        const char *type = references_route_type(reader_spec(e), references_route_types, &route, NULL);
         if (type == NULL || strcmp(type, member) != 0)
             continue;
         const json_t *match_port = json_object_get(json_object_get(route, "match"), "port");
