@@ -7,7 +7,6 @@
 #include "catalog/catalog_key.h"
 #include "references.h"
 
-
 /* "httpRoute" -> "http", ... : the listener protocol a route type needs. */
 static const char *route_protocol(const char *route_type)
 {

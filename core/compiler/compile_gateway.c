@@ -19,7 +19,6 @@
 #define DEFAULT_BACKEND_HOST "default_backend"
 #define SELF_REDIRECT_HOST "self_redirect"
 
-
 typedef struct gateway_target {
     const char *service;        /* virtual service name */
     json_int_t port;            /* target.port of the first gateway route naming it, or 0 */

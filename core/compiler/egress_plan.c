@@ -8,7 +8,6 @@
 #include "route_order.h"
 #include "service_discovery.h"
 
-
 /* The routes of one router, scanned once per compile however many virtual
  * services it provides. */
 struct router_routes {
