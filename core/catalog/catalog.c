@@ -206,6 +206,11 @@ bool catalog_put(catalog *cat, const char *key, uint64_t version, uint64_t revis
         catalog_entry_new(key, version, revision, record, value, value_len, errbuf, errbuf_size);
     if (e == NULL)
         return false;
+    if (!catalog_entry_render(e)) {
+        catalog_entry_free(e);
+        snprintf(errbuf, errbuf_size, "out of memory");
+        return false;
+    }
 
     size_t i = catalog_seek(cat, key);
     bool replace = i < cat->count && strcmp(cat->entries[i]->key, key) == 0;

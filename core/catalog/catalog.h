@@ -37,7 +37,8 @@ typedef struct catalog_entry {
     uint64_t revision;           /* revision of the commit that wrote it */
     json_t *record;              /* resources: the parsed document (owned) */
     json_t *data;                /* resources: record["data"] (borrowed) */
-    char *data_text;             /* resources: compact JSON of data, for Describe */
+    char *data_text;             /* resources in the catalog (not overlays): compact JSON
+                                  * of data, for Describe */
     size_t data_len;
     char *ref_text;              /* resources: the list item's JSON, cached by the first List */
     size_t ref_len;

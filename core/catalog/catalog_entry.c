@@ -48,16 +48,25 @@ static catalog_entry *resource_entry(const char *key, resource_kind kind, const 
     e->mesh = strdup(mesh);
     e->parent = strdup(parent);
     e->name = strdup(name);
-    e->data_text = json_dumps(data, CATALOG_JSON_FLAGS);
     e->client_token = token ? strdup(json_string_value(token)) : NULL;
     if (e->key == NULL || e->mesh == NULL || e->parent == NULL || e->name == NULL ||
-        e->data_text == NULL || (token != NULL && e->client_token == NULL)) {
+        (token != NULL && e->client_token == NULL)) {
         catalog_entry_free(e);
         snprintf(errbuf, errbuf_size, "out of memory");
         return NULL;
     }
-    e->data_len = strlen(e->data_text);
     return e;
+}
+
+bool catalog_entry_render(catalog_entry *e)
+{
+    if (e->kind == RESOURCE_SYSTEM || e->data_text != NULL)
+        return true;
+    e->data_text = json_dumps(e->data, CATALOG_JSON_FLAGS);
+    if (e->data_text == NULL)
+        return false;
+    e->data_len = strlen(e->data_text);
+    return true;
 }
 
 static catalog_entry *system_entry(const char *key, const char *value, size_t value_len,

@@ -15,6 +15,11 @@ catalog_entry *catalog_entry_new(const char *key, uint64_t version, uint64_t rev
                                  json_t *record, const char *value, size_t value_len,
                                  char *errbuf, size_t errbuf_size);
 
+/* Renders a resource entry's data_text (Describe's answer); true for system
+ * records. Only entries of the catalog itself need it: overlay entries are
+ * read by write planning, never described. false on allocation failure. */
+bool catalog_entry_render(catalog_entry *entry);
+
 void catalog_entry_free(catalog_entry *entry);
 
 /* One tentative write in an overlay: the entry a planned write will store,
