@@ -161,6 +161,7 @@ static void on_update(void *arg, trellis_status status, const trellis_endpoint *
     discovery_manager *m = t->mgr;
     char what[DESCRIPTION_MAX];
     discovery_target_describe(t->spec, what, sizeof(what));
+    bool was_failing = t->failing;
     if (status != TRELLIS_OK) {
         m->stats.failures++;
         host_services.metric_add(m->m_failed, 1);
@@ -171,7 +172,8 @@ static void on_update(void *arg, trellis_status status, const trellis_endpoint *
                      t->current ? t->current->count : 0);
         t->failing = true;
         snprintf(t->error, sizeof(t->error), "%s", message && message[0] ? message : "refresh failed");
-        refresh_gauges(m);
+        if (!was_failing) /* the gauges move only when a target's state does */
+            refresh_gauges(m);
         return;
     }
     endpoint_set *fresh = endpoint_set_new(endpoints, count);
@@ -188,7 +190,8 @@ static void on_update(void *arg, trellis_status status, const trellis_endpoint *
         endpoint_set_free(fresh);
         m->stats.unchanged++;
         host_services.metric_add(m->m_unchanged, 1);
-        refresh_gauges(m);
+        if (was_failing)
+            refresh_gauges(m);
         return;
     }
     if (fresh->dropped > 0)
@@ -513,18 +516,23 @@ static void on_catalog_change(void *arg, uint64_t revision, const catalog_change
 {
     discovery_manager *m = arg;
     (void)revision;
+    bool rederived = change_count == 0;
     if (change_count == 0) /* a full reload */
         rederive_nodes(m, NULL);
     for (size_t i = 0; i < change_count; i++) {
         if (changes[i].kind == RESOURCE_VIRTUAL_NODE) {
             node_state *ns = strmap_get(m->nodes, changes[i].key);
-            if (ns != NULL)
+            if (ns != NULL) {
                 node_rederive(m, ns);
+                rederived = true;
+            }
         } else if (changes[i].kind == RESOURCE_MESH && changes[i].mesh != NULL) {
             rederive_nodes(m, changes[i].mesh); /* the IP preference, or the mesh is gone */
+            rederived = true;
         }
     }
-    refresh_gauges(m);
+    if (rederived) /* most writes touch no node discovery follows: no O(targets) sum */
+        refresh_gauges(m);
 }
 
 /* ---- the engine's endpoint source ---- */
