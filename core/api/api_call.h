@@ -61,6 +61,7 @@ struct api_call {
 
     /* Write lane membership (see write_lanes.h). */
     char lane[CATALOG_KEY_MAX];
+    struct lane *write_lane;             /* the lane it is queued in (set on submit) */
     api_call *lane_next;
     uint64_t seq;                        /* this planning's sequence in the lane */
     bool commit_pending;                 /* its commit has not come back yet */

@@ -272,9 +272,7 @@ static void on_committed(void *arg, trellis_status status, uint64_t revision, co
 {
     api_call *call = arg;
     (void)revision;
-    lane *l = find_lane(call->cp->lanes, call->lane);
-    if (l == NULL)
-        return; /* cannot happen: a lane lives while it has writes in flight */
+    lane *l = call->write_lane; /* a lane lives while it has writes in flight */
     call->commit_pending = false;
     l->commits_pending--;
     call->commit_status = status;
@@ -334,6 +332,7 @@ bool write_lanes_submit(write_lanes *lanes, api_call *call)
         l->next = lanes->lanes;
         lanes->lanes = l;
     }
+    call->write_lane = l;
     append(&l->waiting, &l->waiting_tail, call);
     lane_advance(l);
     return true;
