@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "plugin_config.h"
 
 const trellis_config_field core_config_schema[] = {
@@ -338,4 +339,13 @@ const instance_config *core_config_find_instance(const core_config *cfg, const c
             return &cfg->instances[i];
     }
     return NULL;
+}
+
+void core_config_apply_logging(const core_config *cfg)
+{
+    trellis_log_level level;
+    log_format format;
+    if (log_level_parse(plugin_config_get0_string(cfg->settings, "log_level"), &level) &&
+        log_format_parse(plugin_config_get0_string(cfg->settings, "log_format"), &format))
+        log_configure(format, level);
 }

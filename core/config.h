@@ -40,6 +40,8 @@ extern const trellis_config_field core_config_schema[];
 /* Loads and checks `path`. On failure returns NULL with diagnostics added. */
 core_config *core_config_load(const char *path, diag_list *diags);
 void core_config_free(core_config *cfg);
+/* Applies the file's log_level and log_format (at start and on reload). */
+void core_config_apply_logging(const core_config *cfg);
 
 const instance_config *core_config_find_instance(const core_config *cfg, const char *name);
 

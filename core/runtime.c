@@ -470,11 +470,7 @@ int runtime_reload(runtime *rt, const core_config *old_cfg, const core_config *n
     if (rt->observer.changed != NULL)
         rt->observer.changed(rt->observer.arg);
 
-    trellis_log_level level;
-    log_format format;
-    if (log_level_parse(plugin_config_get0_string(new_cfg->settings, "log_level"), &level) &&
-        log_format_parse(plugin_config_get0_string(new_cfg->settings, "log_format"), &format))
-        log_configure(format, level);
+    core_config_apply_logging(new_cfg);
     log_core(failed ? TRELLIS_LOG_WARN : TRELLIS_LOG_INFO, "reloaded",
              "configuration reloaded: %zu started, %zu replaced, %zu stopping, %zu failed", started,
              replaced, retired - replaced, failed);

@@ -253,11 +253,7 @@ int command_serve(const char *config_path)
         diag_log_and_clear(&diags, "config_invalid");
         return 1;
     }
-    trellis_log_level level;
-    log_format format;
-    if (log_level_parse(plugin_config_get0_string(srv.cfg->settings, "log_level"), &level) &&
-        log_format_parse(plugin_config_get0_string(srv.cfg->settings, "log_format"), &format))
-        log_configure(format, level);
+    core_config_apply_logging(srv.cfg);
     signal(SIGPIPE, SIG_IGN);
 
     if (!server_init(&srv)) {

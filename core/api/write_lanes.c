@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "host.h"
 
 /* Writes of one lane in flight at once: enough to fill the store's group
  * commits, small enough that a failure replans little. */
@@ -71,13 +72,6 @@ void write_lanes_free(write_lanes *lanes)
         lane_free(l);
     }
     free(lanes);
-}
-
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static lane *find_lane(write_lanes *lanes, const char *name)
@@ -181,7 +175,7 @@ static void plan_one(lane *l, api_call *call)
 static size_t plan_more(lane *l)
 {
     size_t planned = 0;
-    bool serial = l->serial_until_ns != 0 && monotonic_ns() < l->serial_until_ns;
+    bool serial = l->serial_until_ns != 0 && host_services.monotonic_ns() < l->serial_until_ns;
     while (!l->failed && l->waiting != NULL) {
         if (l->inflight_count > 0 && (serial || l->inflight_count >= LANE_PIPELINE_MAX))
             break;
@@ -265,7 +259,7 @@ static void replan_after_failure(lane *l)
         l->waiting = requeue;
     }
     if (conflict)
-        l->serial_until_ns = monotonic_ns() + LANE_SERIAL_AFTER_CONFLICT_NS;
+        l->serial_until_ns = host_services.monotonic_ns() + LANE_SERIAL_AFTER_CONFLICT_NS;
 }
 
 static void on_committed(void *arg, trellis_status status, uint64_t revision, const char *message)
@@ -308,7 +302,7 @@ static void lane_advance(lane *l)
     l->busy = false;
     /* An idle lane goes, unless it is still careful after a conflict: the
      * next writes to its mesh must not start with a full batch. */
-    if (l->waiting == NULL && l->inflight == NULL && monotonic_ns() >= l->serial_until_ns) {
+    if (l->waiting == NULL && l->inflight == NULL && host_services.monotonic_ns() >= l->serial_until_ns) {
         lane **link = &l->owner->lanes;
         while (*link != l)
             link = &(*link)->next;

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "catalog/catalog_key.h"
 #include "discovery_target.h"
@@ -66,13 +65,6 @@ struct discovery_manager {
     trellis_metric *m_targets, *m_failing, *m_unserved, *m_endpoints;
     trellis_metric *m_changed, *m_unchanged, *m_failed;
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static const provider_slot *provider_find(const discovery_manager *m, const void *token)
 {
@@ -419,7 +411,7 @@ static node_state *node_get(discovery_manager *m, const char *mesh, const char *
         discovery_target_free(spec);
         return NULL;
     }
-    ns->idle_since_ns = now_ns();
+    ns->idle_since_ns = host_services.monotonic_ns();
     arm_sweep(m);
     target_state *t = spec ? target_get(m, spec) : NULL;
     if (t != NULL && !target_attach(t, ns) && t->node_count == 0)
@@ -465,7 +457,7 @@ static void on_sweep(void *arg)
 {
     discovery_manager *m = arg;
     m->sweep_armed = false;
-    idle_scan s = {.now = now_ns(), .idle_ns = m->idle_ms * 1000000ull};
+    idle_scan s = {.now = host_services.monotonic_ns(), .idle_ns = m->idle_ms * 1000000ull};
     strmap_foreach(m->nodes, scan_idle, &s);
     for (size_t i = 0; i < s.count; i++)
         node_free(m, s.expired[i]);
@@ -545,7 +537,7 @@ bool discovery_manager_endpoints(void *arg, const char *mesh, const char *node,
     if (ns == NULL)
         return false;
     if (!ns->demanded) {
-        ns->idle_since_ns = now_ns();
+        ns->idle_since_ns = host_services.monotonic_ns();
         arm_sweep(m);
     }
     const target_state *t = ns->target;
@@ -591,7 +583,7 @@ void discovery_manager_demand(void *arg, const char *mesh, const char *node, boo
         return;
     ns->demanded = needed;
     if (!needed) {
-        ns->idle_since_ns = now_ns();
+        ns->idle_since_ns = host_services.monotonic_ns();
         arm_sweep(m);
     }
 }

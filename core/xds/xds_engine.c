@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "catalog/catalog_key.h"
 #include "host.h"
@@ -91,13 +90,6 @@ struct xds_engine {
     xds_engine_stats stats;
     size_t incomplete_indexes;   /* identities with index_incomplete */
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- dependency index ---- */
 
@@ -597,7 +589,7 @@ static void on_catalog_change(void *arg, uint64_t revision, const catalog_change
 {
     xds_engine *e = arg;
     (void)revision;
-    uint64_t since = now_ns();
+    uint64_t since = host_services.monotonic_ns();
     if (change_count == 0) /* a full reload: anything may have changed */
         strmap_foreach(e->identities, mark_every_identity, &since);
     else if (e->incomplete_indexes > 0)
@@ -722,7 +714,7 @@ static void mark_endpoint_users(const char *key, void *value, void *arg)
 
 void xds_engine_endpoints_changed(xds_engine *engine, const char *mesh, const char *node)
 {
-    uint64_t since = now_ns();
+    uint64_t since = host_services.monotonic_ns();
     char key[CATALOG_KEY_MAX];
     if (mesh != NULL && node != NULL) {
         if (catalog_key_resource(key, sizeof(key), RESOURCE_VIRTUAL_NODE, mesh, NULL, node))
