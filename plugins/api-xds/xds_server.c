@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "h2_conn.h"
+#include "peer_address.h"
 #include "xds_proxy.h"
 
 /* Descriptors left for everything else in the process (the store, the admin
@@ -137,25 +138,6 @@ static void refuse_with_spare(xds_server *s)
     s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-static void format_peer(const struct sockaddr_storage *addr, char *out, size_t size)
-{
-    char ip[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-    if (addr->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
-        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-        port = ntohs(in->sin_port);
-        snprintf(out, size, "%s:%u", ip, port);
-    } else if (addr->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
-        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-        port = ntohs(in6->sin6_port);
-        snprintf(out, size, "[%s]:%u", ip, port);
-    } else {
-        snprintf(out, size, "unknown");
-    }
-}
-
 static void on_accept(int fd, unsigned events, void *arg)
 {
     (void)events;
@@ -188,7 +170,7 @@ static void on_accept(int fd, unsigned events, void *arg)
         int one = 1;
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         char peer[64];
-        format_peer(&addr, peer, sizeof(peer));
+        peer_address_format(&addr, peer, sizeof(peer));
         h2_conn_new(s, cfd, peer);
     }
 }

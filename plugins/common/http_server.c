@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hex_digit.h"
+#include "peer_address.h"
 
 #define READ_CHUNK 16384
 #define ACCEPT_BATCH 64
@@ -905,22 +906,6 @@ static void conn_on_io(int fd, unsigned events, void *arg)
     conn_unref(c);
 }
 
-static void format_peer(const struct sockaddr_storage *ss, char *out, size_t size)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host));
-        snprintf(out, size, "%s:%u", host, ntohs(v4->sin_port));
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host));
-        snprintf(out, size, "[%s]:%u", host, ntohs(v6->sin6_port));
-    } else {
-        snprintf(out, size, "unknown");
-    }
-}
-
 static void server_on_accept(int fd, unsigned events, void *arg)
 {
     (void)events;
@@ -956,7 +941,7 @@ static void server_on_accept(int fd, unsigned events, void *arg)
         c->refs = 1;
         c->fd = cfd;
         c->state = CONN_READING;
-        format_peer(&ss, c->peer, sizeof(c->peer));
+        peer_address_format(&ss, c->peer, sizeof(c->peer));
         c->watch = s->host->watch_new(s->ctx, cfd, TRELLIS_WATCH_READ, conn_on_io, c);
         c->timer = s->host->timer_new(s->ctx, conn_on_timeout, c);
         if (c->watch == NULL || c->timer == NULL) {
