@@ -1,5 +1,6 @@
 #include "endpoints.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "json_build.h"
@@ -38,6 +39,47 @@ static const char *zone_of(const compile_endpoint *e)
     return e->zone != NULL ? e->zone : "";
 }
 
+/* One endpoint as a (address, port) pair, for finding repeats. */
+typedef struct endpoint_key {
+    const char *address;
+    uint32_t port;
+    size_t index;
+} endpoint_key;
+
+static int endpoint_key_compare(const void *pa, const void *pb)
+{
+    const endpoint_key *a = pa, *b = pb;
+    int cmp = strcmp(a->address, b->address);
+    if (cmp != 0)
+        return cmp;
+    if (a->port != b->port)
+        return a->port < b->port ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* repeated[i]: found[i] has the address and port (after the default) of an
+ * earlier endpoint. One sort, not a scan per endpoint: sets reach 1,000. */
+static void mark_repeats(compile_ctx *c, const compile_endpoint *found, size_t count,
+                         uint32_t default_port, bool *repeated)
+{
+    endpoint_key *keys = arena_alloc(&c->arena, (count ? count : 1) * sizeof(*keys));
+    for (size_t i = 0; i < count; i++)
+        repeated[i] = false;
+    if (keys == NULL)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (found[i].address != NULL)
+            keys[n++] = (endpoint_key){found[i].address,
+                                       found[i].port != 0 ? found[i].port : default_port, i};
+    }
+    qsort(keys, n, sizeof(*keys), endpoint_key_compare);
+    for (size_t i = 1; i < n; i++) {
+        if (keys[i].port == keys[i - 1].port && strcmp(keys[i].address, keys[i - 1].address) == 0)
+            repeated[keys[i].index] = true;
+    }
+}
+
 bool endpoints_resolves_dns(compile_ctx *c, const char *node)
 {
     if (c->src->resolves_dns == NULL)
@@ -61,19 +103,19 @@ void endpoints_discovered(compile_ctx *c, const char *cluster_name, const char *
     /* Usable endpoints in zone order (stable), without repeats. */
     const compile_endpoint **usable = arena_alloc(&c->arena, (count ? count : 1) * sizeof(*usable));
     uint32_t *ports = arena_alloc(&c->arena, (count ? count : 1) * sizeof(*ports));
+    bool *repeated = arena_alloc(&c->arena, (count ? count : 1) * sizeof(*repeated));
+    if (usable == NULL || ports == NULL || repeated == NULL)
+        count = 0;
+    mark_repeats(c, found, count, default_port, repeated);
     size_t n = 0;
-    for (size_t i = 0; usable != NULL && ports != NULL && i < count; i++) {
+    for (size_t i = 0; i < count; i++) {
         const compile_endpoint *e = &found[i];
         uint32_t port = e->port != 0 ? e->port : default_port;
-        if (e->address == NULL || e->address[0] == '\0' || port > 65535 ||
+        if (repeated[i] || e->address == NULL || e->address[0] == '\0' || port > 65535 ||
             !ip_preference_allows(preference, e->address))
             continue;
-        bool repeated = false;
-        for (size_t k = 0; k < n && !repeated; k++)
-            repeated = ports[k] == port && strcmp(usable[k]->address, e->address) == 0;
-        if (repeated)
-            continue;
-        /* Insert after the last endpoint of the same zone (keeps zones together). */
+        /* Insert after the last endpoint of the same zone (keeps zones together;
+         * the source's sets come sorted by zone, so this finds it at once). */
         size_t at = n;
         for (size_t k = n; k > 0; k--) {
             if (strcmp(zone_of(usable[k - 1]), zone_of(e)) == 0) {
