@@ -368,6 +368,17 @@ static void on_batch_reply(void *arg, const pg_reply *reply)
 
 /* ---- outcome lookup ---- */
 
+/* A row of the commit lookup's answer, by commit id. */
+typedef struct resolved_row {
+    uint8_t id[PG_UUID_LEN];
+    int row;
+} resolved_row;
+
+static int resolved_row_compare(const void *a, const void *b)
+{
+    return memcmp(((const resolved_row *)a)->id, ((const resolved_row *)b)->id, PG_UUID_LEN);
+}
+
 static void on_resolve_reply(void *arg, const pg_reply *reply);
 
 static void send_resolve(writer *w)
@@ -443,16 +454,24 @@ static void on_resolve_reply(void *arg, const pg_reply *reply)
         return;
     }
     const PGresult *res = reply->result;
+    /* The rows' ids parsed once and sorted: one lookup per commit, not one
+     * pass over every row (batches reach max_batch_commits). */
     int rows = PQntuples(res);
+    resolved_row *found = calloc(rows > 0 ? (size_t)rows : 1, sizeof(*found));
+    size_t found_count = 0;
+    for (int r = 0; found != NULL && r < rows; r++) {
+        if (wire_uuid_parse(PQgetvalue(res, r, 0), found[found_count].id))
+            found[found_count++].row = r;
+    }
+    qsort(found, found_count, sizeof(*found), resolved_row_compare);
     commit_list pending = list_take(&w->unknown);
     pg_commit *c;
     while ((c = list_pop(&pending)) != NULL) {
-        int row = -1;
-        for (int r = 0; r < rows && row < 0; r++) {
-            uint8_t id[PG_UUID_LEN];
-            if (wire_uuid_parse(PQgetvalue(res, r, 0), id) && memcmp(id, c->id, PG_UUID_LEN) == 0)
-                row = r;
-        }
+        resolved_row key;
+        memcpy(key.id, c->id, PG_UUID_LEN);
+        const resolved_row *hit =
+            found ? bsearch(&key, found, found_count, sizeof(*found), resolved_row_compare) : NULL;
+        int row = hit ? hit->row : -1;
         if (row < 0) {
             list_push(&w->unknown, c); /* not settled: look it up again */
             continue;
@@ -462,6 +481,7 @@ static void on_resolve_reply(void *arg, const pg_reply *reply)
         settle_unknown(w, c, committed, revision);
         free(c);
     }
+    free(found);
     if (w->unknown.count > 0)
         s->host->timer_start(w->resolve_timer, RESOLVE_RETRY_MS, false);
     schedule_kick(w);
