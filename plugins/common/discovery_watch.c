@@ -1,5 +1,6 @@
 #include "discovery_watch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,9 +33,39 @@ void discovery_watch_free(const trellis_host *host, trellis_discovery_watch *w)
     free(w);
 }
 
-void discovery_watch_deliver(trellis_discovery_watch *w, char *digest,
-                             const trellis_endpoint *endpoints, size_t count)
+static int endpoint_compare(const void *pa, const void *pb)
 {
+    const trellis_endpoint *a = pa, *b = pb;
+    int c = strcmp(a->address, b->address);
+    if (c == 0)
+        c = a->port < b->port ? -1 : a->port > b->port;
+    if (c == 0)
+        c = strcmp(a->zone ? a->zone : "", b->zone ? b->zone : "");
+    return c;
+}
+
+/* A canonical text of a sorted set, to tell whether it changed; NULL when
+ * out of memory. */
+static char *digest_of(const trellis_endpoint *eps, size_t n)
+{
+    size_t size = 1;
+    for (size_t i = 0; i < n; i++)
+        size += strlen(eps[i].address) + (eps[i].zone ? strlen(eps[i].zone) : 0) + 16;
+    char *out = malloc(size);
+    if (out == NULL)
+        return NULL;
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, size - len, "%s|%u|%s\n", eps[i].address, eps[i].port,
+                                eps[i].zone ? eps[i].zone : "");
+    return out;
+}
+
+void discovery_watch_deliver(trellis_discovery_watch *w, trellis_endpoint *endpoints, size_t count)
+{
+    qsort(endpoints, count, sizeof(*endpoints), endpoint_compare);
+    char *digest = digest_of(endpoints, count);
     if (digest != NULL && w->digest != NULL && strcmp(digest, w->digest) == 0) {
         free(digest);
         return;

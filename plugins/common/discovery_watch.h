@@ -38,11 +38,11 @@ trellis_discovery_watch *discovery_watch_new(const trellis_host *host, trellis_h
                                              void *source, trellis_callback_fn on_first);
 void discovery_watch_free(const trellis_host *host, trellis_discovery_watch *watch);
 
-/* Gives `watch` the set `endpoints` unless `digest` (a canonical text of the
- * set; owned, taken) equals that of the set it got last. A NULL digest (it
- * could not be made) delivers, and so will the next set. */
-void discovery_watch_deliver(trellis_discovery_watch *watch, char *digest,
-                             const trellis_endpoint *endpoints, size_t count);
+/* Gives `watch` the set `endpoints` (sorted here, in place: by address,
+ * port, zone) unless it equals the set it got last. Out of memory for the
+ * comparison, it delivers, and so will the next set. */
+void discovery_watch_deliver(trellis_discovery_watch *watch, trellis_endpoint *endpoints,
+                             size_t count);
 
 /* Marks `watch` dead and stops its first timer; false if it was dead already. */
 bool discovery_watch_kill(const trellis_host *host, trellis_discovery_watch *watch);

@@ -108,35 +108,6 @@ static bool same_attributes(const cm_query *q, const trellis_discovery_target *t
     return true;
 }
 
-static int endpoint_compare(const void *pa, const void *pb)
-{
-    const trellis_endpoint *a = pa, *b = pb;
-    int c = strcmp(a->address, b->address);
-    if (c == 0)
-        c = a->port < b->port ? -1 : a->port > b->port;
-    if (c == 0)
-        c = strcmp(a->zone ? a->zone : "", b->zone ? b->zone : "");
-    return c;
-}
-
-/* A canonical text of a set (sorted), to tell whether it changed. */
-static char *digest_of(trellis_endpoint *eps, size_t n)
-{
-    qsort(eps, n, sizeof(*eps), endpoint_compare);
-    size_t size = 1;
-    for (size_t i = 0; i < n; i++)
-        size += strlen(eps[i].address) + (eps[i].zone ? strlen(eps[i].zone) : 0) + 16;
-    char *out = malloc(size);
-    if (out == NULL)
-        return NULL;
-    size_t len = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(out + len, size - len, "%s|%u|%s\n", eps[i].address, eps[i].port,
-                                eps[i].zone ? eps[i].zone : "");
-    return out;
-}
-
 /* ---- delivering ---- */
 
 /* Gives a watch its filter's endpoints if they differ from what it has. */
@@ -147,8 +118,7 @@ static void deliver_set(trellis_discovery_watch *w)
     if (eps == NULL)
         return;
     size_t n = cloudmap_select_endpoints(&q->instances, w->ip_preference, w->default_port, eps);
-    /* A digest that could not be made (NULL) delivers, and the next answer too. */
-    discovery_watch_deliver(w, digest_of(eps, n), eps, n);
+    discovery_watch_deliver(w, eps, n);
     free(eps);
 }
 

@@ -110,23 +110,12 @@ static int text_compare(const void *a, const void *b)
 static void deliver_set(trellis_discovery_watch *w)
 {
     const address_list *list = pick(watch_entry(w), w->ip_preference);
-    size_t size = 1;
-    for (size_t i = 0; i < list->count; i++)
-        size += strlen(list->items[i]) + 1;
-    char *digest = malloc(size);
     trellis_endpoint *eps = malloc((list->count ? list->count : 1) * sizeof(*eps));
-    if (digest == NULL || eps == NULL) {
-        free(digest);
-        free(eps);
+    if (eps == NULL)
         return;
-    }
-    size_t len = 0;
-    digest[0] = '\0';
-    for (size_t i = 0; i < list->count; i++) {
-        len += (size_t)snprintf(digest + len, size - len, "%s\n", list->items[i]);
+    for (size_t i = 0; i < list->count; i++)
         eps[i] = (trellis_endpoint){.address = list->items[i], .port = w->default_port, .zone = NULL};
-    }
-    discovery_watch_deliver(w, digest, eps, list->count);
+    discovery_watch_deliver(w, eps, list->count);
     free(eps);
 }
 
