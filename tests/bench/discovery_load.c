@@ -107,7 +107,7 @@ int main(int argc, char **argv)
         snprintf(cluster, sizeof(cluster), cluster_format, k);
         int affected_count = 0;
         for (int i = 0; i < streams; i++) {
-            affected[i] = name_set_contains(&proxies[i].names[ENVOY_EDS], cluster);
+            affected[i] = name_set_contains(&proxies[i].names[TRELLIS_XDS_ENDPOINT], cluster);
             affected_count += affected[i];
         }
         uint64_t t0 = envoy_now_ns();
@@ -121,11 +121,11 @@ int main(int argc, char **argv)
             envoy_sidecars_pump(ep, proxies, 10);
             got = 0;
             for (int i = 0; i < streams; i++)
-                got += affected[i] && proxies[i].changed_ns[ENVOY_EDS] > t0;
+                got += affected[i] && proxies[i].changed_ns[TRELLIS_XDS_ENDPOINT] > t0;
         }
         for (int i = 0; i < streams; i++) {
-            if (affected[i] && proxies[i].changed_ns[ENVOY_EDS] > t0)
-                lat[samples++] = proxies[i].changed_ns[ENVOY_EDS] - t0;
+            if (affected[i] && proxies[i].changed_ns[TRELLIS_XDS_ENDPOINT] > t0)
+                lat[samples++] = proxies[i].changed_ns[TRELLIS_XDS_ENDPOINT] - t0;
         }
         missed += affected_count - got;
         /* let the next registration start from a quiet system */

@@ -147,7 +147,7 @@ int main(int argc, char **argv)
     /* the update: every stream holding the route configuration gets it */
     int affected_before = 0;
     for (int i = 0; i < o.streams; i++)
-        affected_before += proxies[i].received[ENVOY_RDS];
+        affected_before += proxies[i].received[TRELLIS_XDS_ROUTE];
     uint64_t t0 = envoy_now_ns();
     bool updated = update_route(&o, 2 + (int)(t0 % 97));
     uint64_t t_api = envoy_now_ns();
@@ -157,15 +157,15 @@ int main(int argc, char **argv)
         envoy_sidecars_pump(ep, proxies, 20);
         got = 0;
         for (int i = 0; i < o.streams; i++)
-            got += proxies[i].changed_ns[ENVOY_RDS] > t0;
+            got += proxies[i].changed_ns[TRELLIS_XDS_ROUTE] > t0;
         if (got == affected_before)
             break;
     }
     uint64_t *lat = calloc((size_t)o.streams, sizeof(*lat));
     int n = 0;
     for (int i = 0; i < o.streams; i++)
-        if (proxies[i].changed_ns[ENVOY_RDS] > t0)
-            lat[n++] = proxies[i].changed_ns[ENVOY_RDS] - t0;
+        if (proxies[i].changed_ns[TRELLIS_XDS_ROUTE] > t0)
+            lat[n++] = proxies[i].changed_ns[TRELLIS_XDS_ROUTE] - t0;
     qsort(lat, (size_t)n, sizeof(*lat), cmp_u64);
     int ended = 0;
     for (int i = 0; i < o.streams; i++)

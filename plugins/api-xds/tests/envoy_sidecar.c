@@ -8,15 +8,9 @@
 #include <time.h>
 
 #include "envoy_like.h"
+#include "xds_types.h"
 
 #define ADS_PATH "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
-
-static const char *const type_urls[ENVOY_TYPE_COUNT] = {
-    [ENVOY_LDS] = "type.googleapis.com/envoy.config.listener.v3.Listener",
-    [ENVOY_RDS] = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
-    [ENVOY_CDS] = "type.googleapis.com/envoy.config.cluster.v3.Cluster",
-    [ENVOY_EDS] = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
-};
 
 uint64_t envoy_now_ns(void)
 {
@@ -40,9 +34,9 @@ bool envoy_sidecars_reserve_files(int count)
 
 static void send_request(envoy_sidecar *s, int type, const char *nonce)
 {
-    bool wildcard = type == ENVOY_LDS || type == ENVOY_CDS;
+    bool wildcard = type == TRELLIS_XDS_LISTENER || type == TRELLIS_XDS_CLUSTER;
     ads_request_spec spec = {
-        .type_url = type_urls[type],
+        .type_url = xds_type_info_of((trellis_xds_type)type)->url,
         .version_info = s->version[type],
         .response_nonce = nonce ? nonce : "",
         .names = wildcard ? NULL : (const char *const *)s->names[type].names,
@@ -59,7 +53,7 @@ bool envoy_sidecar_connect(envoy_sidecar *s, int epoll_fd, uint32_t index, const
                            const char *source_ip, const char *node_id)
 {
     s->grpc_status = -1;
-    for (int t = 0; t < ENVOY_TYPE_COUNT; t++)
+    for (int t = 0; t < TRELLIS_XDS_TYPE_COUNT; t++)
         name_set_init(&s->names[t]);
     snprintf(s->node, sizeof(s->node), "%s", node_id);
     s->fd = ads_connect_tcp(ip, port, source_ip);
@@ -67,8 +61,8 @@ bool envoy_sidecar_connect(envoy_sidecar *s, int epoll_fd, uint32_t index, const
         return false;
     s->client = ads_client_new(s->fd);
     s->stream = ads_client_start(s->client, ADS_PATH, NULL, NULL);
-    send_request(s, ENVOY_LDS, NULL);
-    send_request(s, ENVOY_CDS, NULL);
+    send_request(s, TRELLIS_XDS_LISTENER, NULL);
+    send_request(s, TRELLIS_XDS_CLUSTER, NULL);
     ads_client_flush(s->client);
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = index};
     return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, s->fd, &ev) == 0;
@@ -76,9 +70,9 @@ bool envoy_sidecar_connect(envoy_sidecar *s, int epoll_fd, uint32_t index, const
 
 bool envoy_sidecar_settled(const envoy_sidecar *s)
 {
-    return s->received[ENVOY_LDS] && s->received[ENVOY_CDS] &&
-           (s->names[ENVOY_RDS].count == 0 || s->received[ENVOY_RDS]) &&
-           (s->names[ENVOY_EDS].count == 0 || s->received[ENVOY_EDS]);
+    return s->received[TRELLIS_XDS_LISTENER] && s->received[TRELLIS_XDS_CLUSTER] &&
+           (s->names[TRELLIS_XDS_ROUTE].count == 0 || s->received[TRELLIS_XDS_ROUTE]) &&
+           (s->names[TRELLIS_XDS_ENDPOINT].count == 0 || s->received[TRELLIS_XDS_ENDPOINT]);
 }
 
 int envoy_sidecars_settled(const envoy_sidecar *sidecars, int count)
@@ -91,18 +85,10 @@ int envoy_sidecars_settled(const envoy_sidecar *sidecars, int count)
 
 void envoy_sidecar_free(envoy_sidecar *s)
 {
-    for (int t = 0; t < ENVOY_TYPE_COUNT; t++)
+    for (int t = 0; t < TRELLIS_XDS_TYPE_COUNT; t++)
         name_set_free(&s->names[t]);
     ads_client_free(s->client); /* closes the socket */
     s->client = NULL;
-}
-
-static int type_of(const char *url)
-{
-    for (int t = 0; t < ENVOY_TYPE_COUNT; t++)
-        if (strcmp(url, type_urls[t]) == 0)
-            return t;
-    return -1;
 }
 
 /* Subscribes to `next` for `type` if that changes what was asked (Envoy
@@ -117,9 +103,10 @@ static void follow(envoy_sidecar *s, int type, name_set *next)
 
 static void on_response(envoy_sidecar *s, const Envoy__Service__Discovery__V3__DiscoveryResponse *r)
 {
-    int type = type_of(r->type_url);
-    if (type < 0)
+    const xds_type_info *info = xds_type_by_url(r->type_url);
+    if (info == NULL)
         return;
+    int type = (int)info->type;
     if (strcmp(s->version[type], r->version_info) != 0)
         s->changed_ns[type] = envoy_now_ns();
     snprintf(s->version[type], sizeof(s->version[type]), "%s", r->version_info);
@@ -127,12 +114,12 @@ static void on_response(envoy_sidecar *s, const Envoy__Service__Discovery__V3__D
     send_request(s, type, r->nonce); /* the ACK */
     name_set next;
     name_set_init(&next);
-    if (type == ENVOY_LDS) {
+    if (type == TRELLIS_XDS_LISTENER) {
         envoy_like_route_names(r, &next);
-        follow(s, ENVOY_RDS, &next);
-    } else if (type == ENVOY_CDS) {
+        follow(s, TRELLIS_XDS_ROUTE, &next);
+    } else if (type == TRELLIS_XDS_CLUSTER) {
         envoy_like_endpoint_names(r, &next);
-        follow(s, ENVOY_EDS, &next);
+        follow(s, TRELLIS_XDS_ENDPOINT, &next);
     }
     name_set_free(&next);
 }

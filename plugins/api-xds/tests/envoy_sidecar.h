@@ -11,10 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <trellis/plugin.h>
+
 #include "ads_client.h"
 #include "name_set.h"
-
-enum { ENVOY_LDS, ENVOY_RDS, ENVOY_CDS, ENVOY_EDS, ENVOY_TYPE_COUNT };
 
 typedef struct envoy_sidecar {
     ads_client *client;                     /* owned; NULL before connect */
@@ -23,11 +23,11 @@ typedef struct envoy_sidecar {
     char node[128];
     bool node_sent;
     bool wants_write;
-    name_set names[ENVOY_TYPE_COUNT];       /* RDS/EDS subscriptions (LDS/CDS: wildcard) */
-    bool requested[ENVOY_TYPE_COUNT];
-    bool received[ENVOY_TYPE_COUNT];
-    char version[ENVOY_TYPE_COUNT][48];     /* the last version received (and ACKed) */
-    uint64_t changed_ns[ENVOY_TYPE_COUNT];  /* CLOCK_MONOTONIC when that version arrived, if new */
+    name_set names[TRELLIS_XDS_TYPE_COUNT];       /* by trellis_xds_type; RDS/EDS by name (LDS/CDS: wildcard) */
+    bool requested[TRELLIS_XDS_TYPE_COUNT];
+    bool received[TRELLIS_XDS_TYPE_COUNT];
+    char version[TRELLIS_XDS_TYPE_COUNT][48];     /* the last version received (and ACKed) */
+    uint64_t changed_ns[TRELLIS_XDS_TYPE_COUNT];  /* CLOCK_MONOTONIC when that version arrived, if new */
     int grpc_status;                        /* -1 while the stream is open */
 } envoy_sidecar;
 
