@@ -477,8 +477,9 @@ typedef void (*trellis_xds_unwatch_fn)(trellis_xds_watch *watch);
 typedef const char *(*trellis_xds_watch_identity_fn)(const trellis_xds_watch *watch);
 
 /* Snapshot accessors; any thread, snapshots are immutable. Resources of a
- * type are in name order. The version of a type changes exactly when that
- * type's resources change. changed_ns is the monotonic time of the oldest
+ * type are in name order. The version of a type is a digest of that type's
+ * resources: it changes exactly when they change, and two snapshots (of any
+ * identities) with equal resources of a type have the same version. changed_ns is the monotonic time of the oldest
  * catalog change this snapshot is the first to reflect (0 for the first). */
 typedef const char *(*trellis_xds_snapshot_version_fn)(const trellis_xds_snapshot *snapshot,
                                                        trellis_xds_type type);

@@ -12,7 +12,6 @@
 
 typedef struct response_entry {
     lru_entry lru;                  /* first: the index's entry is the cache's */
-    trellis_xds_snapshot *snapshot; /* a reference: keeps the key's address unique */
     sotw_response response;
     char *version;
     char *error;
@@ -27,11 +26,9 @@ struct response_cache {
     char *control_plane;
 };
 
-static void entry_free(response_cache *c, response_entry *e)
+static void entry_free(response_entry *e)
 {
     refbuf_unref(e->response.body);
-    if (e->snapshot)
-        c->host->xds_snapshot_unref(e->snapshot);
     free(e->version);
     free(e->error);
     free(e);
@@ -39,7 +36,8 @@ static void entry_free(response_cache *c, response_entry *e)
 
 static void drop_entry(void *owner, lru_entry *e)
 {
-    entry_free(owner, (response_entry *)e);
+    (void)owner;
+    entry_free((response_entry *)e);
 }
 
 response_cache *response_cache_new(const trellis_host *host, resource_cache *resources,
@@ -78,13 +76,18 @@ void xds_put_control_plane(byte_buffer *b, uint32_t field, const char *identifie
     pb_end_len(b, mark);
 }
 
-/* "<snapshot address>/<type>/<star>" for a wildcard, else
- * "<address>/<type>/=name\nname\n"; then "+<union version>" when resources
- * are retained. */
-static char *make_key(trellis_xds_snapshot *snapshot, trellis_xds_type type, bool wildcard,
-                      const name_set *names, const retained_list *keep)
+/* "<type version>/<type>/<star>" for a wildcard, else
+ * "<type version>/<type>/=name\nname\n"; then "+<union version>" when
+ * resources are retained. A type's version is a digest of its resources
+ * (plugin.h), so equal keys are equal responses, whichever identity's
+ * snapshot they come from, and no snapshot has to be kept alive for them. */
+static char *make_key(const trellis_host *host, trellis_xds_snapshot *snapshot, trellis_xds_type type,
+                      bool wildcard, const name_set *names, const retained_list *keep)
 {
-    size_t len = 64 + (keep ? RETENTION_VERSION_SIZE + 1 : 0);
+    const char *version = host->xds_snapshot_version(snapshot, type);
+    if (version == NULL)
+        version = "";
+    size_t len = 64 + strlen(version) + (keep ? RETENTION_VERSION_SIZE + 1 : 0);
     if (!wildcard)
         for (size_t i = 0; i < names->count; i++)
             len += strlen(names->names[i]) + 1;
@@ -92,7 +95,7 @@ static char *make_key(trellis_xds_snapshot *snapshot, trellis_xds_type type, boo
     if (key == NULL)
         return NULL;
     size_t n =
-        (size_t)snprintf(key, len, "%p/%d/%s", (void *)snapshot, (int)type, wildcard ? "*" : "=");
+        (size_t)snprintf(key, len, "%s/%d/%s", version, (int)type, wildcard ? "*" : "=");
     if (!wildcard) {
         for (size_t i = 0; i < names->count; i++) {
             size_t l = strlen(names->names[i]);
@@ -203,7 +206,7 @@ const sotw_response *response_cache_get(response_cache *c, trellis_xds_snapshot 
                                         const retained_list *keep, bool *first_error)
 {
     *first_error = false;
-    char *key = make_key(snapshot, type, wildcard, names, keep);
+    char *key = make_key(c->host, snapshot, type, wildcard, names, keep);
     if (key == NULL)
         return NULL;
     uint64_t now = c->host->monotonic_ns();
@@ -219,17 +222,16 @@ const sotw_response *response_cache_get(response_cache *c, trellis_xds_snapshot 
         return NULL;
     }
     if (!build(c, e, snapshot, type, wildcard, names, keep, first_error)) {
-        entry_free(c, e);
+        entry_free(e);
         free(key);
         return NULL;
     }
-    e->snapshot = c->host->xds_snapshot_ref(snapshot);
     e->last_used_ns = now;
     size_t bytes = sizeof(*e) + strlen(key) + (e->response.body ? e->response.body->len : 0);
     bool indexed = lru_index_add(&c->lru, key, &e->lru, bytes);
     free(key);
     if (!indexed) {
-        entry_free(c, e);
+        entry_free(e);
         return NULL;
     }
     return &e->response;
