@@ -28,7 +28,9 @@ REFUSALS = {
     "test.short-descriptor": f"descriptor is 64 bytes, ABI {MAJOR}.{MINOR} needs at least 104",
     "test.signature": f"build signature 0x{PLUGIN_SIGNATURE:08x} does not match the host's "
                       f"0x{HOST_SIGNATURE:08x} (pointer, time_t or long size, or byte order differ)",
+    "test.bad-name": "descriptor has no valid name (a-z, 0-9, . - _; at most 64)",
     "test.name-mismatch": "declares the name 'test.other-name' but was loaded as 'test.name-mismatch'",
+    "test.no-version": "descriptor has no version",
     "test.unknown-kind": "unknown kind 42",
     "test.kind-discovery": "discovery ops table is 8 bytes, version 1 needs at least 32",
     "test.kind-certs": f"kind 'certs' has no ops table in this host (ABI {MAJOR}.{MINOR}); "

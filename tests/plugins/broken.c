@@ -9,6 +9,7 @@
  *
  *   BROKEN_NAME              the plugin's name, its file is BROKEN_NAME.so (required)
  *   BROKEN_DECLARED_NAME     the name the descriptor declares; default BROKEN_NAME
+ *   BROKEN_VERSION           the version the descriptor declares; default "0.0.1"
  *   BROKEN_NO_ENTRY          do not export trellis_plugin_entry at all
  *   BROKEN_NULL_DESCRIPTOR   the entry returns NULL
  *   BROKEN_MAGIC, BROKEN_ABI_MAJOR, BROKEN_ABI_MINOR, BROKEN_SIZE,
@@ -33,6 +34,9 @@
 #endif
 #ifndef BROKEN_DECLARED_NAME
 #define BROKEN_DECLARED_NAME BROKEN_NAME
+#endif
+#ifndef BROKEN_VERSION
+#define BROKEN_VERSION "0.0.1"
 #endif
 #ifndef BROKEN_MAGIC
 #define BROKEN_MAGIC TRELLIS_PLUGIN_MAGIC
@@ -240,7 +244,7 @@ static const trellis_plugin_descriptor broken_descriptor = {
     .size = BROKEN_SIZE,
     .build_signature = BROKEN_SIGNATURE,
     .name = BROKEN_DECLARED_NAME,
-    .version = "0.0.1",
+    .version = BROKEN_VERSION,
     .summary = "test-only plugin (tests/plugins/broken.c)",
     .kind = BROKEN_KIND,
     .ops = BROKEN_OPS,

@@ -60,8 +60,10 @@ static void test_descriptor_refusals(void)
              "size, or byte order differ)",
              (TRELLIS_BUILD_SIGNATURE & ~0xffu) | 4u, TRELLIS_BUILD_SIGNATURE);
     expect_refusal("test.signature", reason);
+    expect_refusal("test.bad-name", "descriptor has no valid name (a-z, 0-9, . - _; at most 64)");
     expect_refusal("test.name-mismatch",
                    "declares the name 'test.other-name' but was loaded as 'test.name-mismatch'");
+    expect_refusal("test.no-version", "descriptor has no version");
     expect_refusal("test.unknown-kind", "unknown kind 42");
     static const char *const kinds_without_ops[] = {"certs", "sink"};
     for (size_t i = 0; i < 2; i++) {
