@@ -60,10 +60,7 @@ static bool resolve_target(api_call *call, target *t)
 static const catalog_entry *find(api_call *call, resource_kind kind, const char *mesh,
                                  const char *parent, const char *name)
 {
-    char key[CATALOG_KEY_MAX];
-    if (!catalog_key_resource(key, sizeof(key), kind, mesh, parent, name))
-        return NULL;
-    return catalog_get(call->cp->cat, key);
+    return catalog_get_resource(call->cp->cat, kind, mesh, parent, name);
 }
 
 static bool fail_not_found(api_call *call, const target *t)

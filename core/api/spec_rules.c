@@ -176,18 +176,13 @@ bool rules_virtual_node_spec(api_call *call, const char *mesh, const json_t *spe
 static bool resource_exists(api_call *call, resource_kind kind, const char *mesh, const char *parent,
                             const char *name)
 {
-    char key[CATALOG_KEY_MAX];
-    return catalog_key_resource(key, sizeof(key), kind, mesh, parent, name) &&
-           catalog_get(call->cp->cat, key) != NULL;
+    return catalog_get_resource(call->cp->cat, kind, mesh, parent, name) != NULL;
 }
 
 static const json_t *resource_spec(api_call *call, resource_kind kind, const char *mesh,
                                    const char *name)
 {
-    char key[CATALOG_KEY_MAX];
-    if (!catalog_key_resource(key, sizeof(key), kind, mesh, NULL, name))
-        return NULL;
-    const catalog_entry *e = catalog_get(call->cp->cat, key);
+    const catalog_entry *e = catalog_get_resource(call->cp->cat, kind, mesh, NULL, name);
     return e ? json_object_get(e->data, "spec") : NULL;
 }
 

@@ -24,11 +24,9 @@ static const catalog_entry *find_by_arn(api_call *call, arn_parts *parts)
         return NULL;
     }
     const control_plane_settings *s = &call->cp->settings;
-    char key[CATALOG_KEY_MAX];
     const catalog_entry *e = NULL;
-    if (strcmp(parts->region, s->region) == 0 && strcmp(parts->account, s->account_id) == 0 &&
-        catalog_key_resource(key, sizeof(key), parts->kind, parts->mesh, parts->parent, parts->name))
-        e = catalog_get(call->cp->cat, key);
+    if (strcmp(parts->region, s->region) == 0 && strcmp(parts->account, s->account_id) == 0)
+        e = catalog_get_resource(call->cp->cat, parts->kind, parts->mesh, parts->parent, parts->name);
     if (e == NULL)
         api_fail(call, API_NOT_FOUND, "resource '%s' not found", arn);
     return e;

@@ -96,6 +96,15 @@ void catalog_use_overlay(catalog *cat, const catalog_overlay *ov)
     cat->view = ov;
 }
 
+const catalog_entry *catalog_get_resource(const catalog *cat, resource_kind kind, const char *mesh,
+                                          const char *parent, const char *name)
+{
+    char key[CATALOG_KEY_MAX];
+    if (!catalog_key_resource(key, sizeof(key), kind, mesh, parent, name))
+        return NULL;
+    return catalog_get(cat, key);
+}
+
 size_t catalog_count(const catalog *cat)
 {
     return cat->count;

@@ -62,6 +62,10 @@ catalog *catalog_new(void);
 void catalog_free(catalog *cat);
 
 const catalog_entry *catalog_get(const catalog *cat, const char *key);
+/* catalog_get of a resource by kind and names (catalog_key_resource);
+ * NULL when absent or when the names make no key. */
+const catalog_entry *catalog_get_resource(const catalog *cat, resource_kind kind, const char *mesh,
+                                          const char *parent, const char *name);
 size_t catalog_count(const catalog *cat);
 /* Calls fn for each entry whose key starts with prefix, in key order, until
  * fn returns false. The catalog must not change during the scan. Like

@@ -348,13 +348,9 @@ static void node_free(discovery_manager *m, node_state *ns)
 static discovery_target *derive_now(discovery_manager *m, const char *mesh, const char *name,
                                     uint32_t clients, bool *found)
 {
-    char node_key[CATALOG_KEY_MAX], mesh_key[CATALOG_KEY_MAX];
     *found = false;
-    if (!catalog_key_resource(node_key, sizeof(node_key), RESOURCE_VIRTUAL_NODE, mesh, NULL, name) ||
-        !catalog_key_resource(mesh_key, sizeof(mesh_key), RESOURCE_MESH, NULL, NULL, mesh))
-        return NULL;
-    const catalog_entry *node = catalog_get(m->cat, node_key);
-    const catalog_entry *mesh_entry = catalog_get(m->cat, mesh_key);
+    const catalog_entry *node = catalog_get_resource(m->cat, RESOURCE_VIRTUAL_NODE, mesh, NULL, name);
+    const catalog_entry *mesh_entry = catalog_get_resource(m->cat, RESOURCE_MESH, NULL, NULL, mesh);
     if (node == NULL || mesh_entry == NULL)
         return NULL;
     *found = true;

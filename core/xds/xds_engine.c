@@ -742,14 +742,11 @@ static trellis_status resolve_node(xds_engine *e, const char *node_id, node_iden
                  nid->region[0] ? nid->region : s->region, s->account_id, s->region);
         return TRELLIS_ERR_NOT_FOUND;
     }
-    char key[CATALOG_KEY_MAX];
-    if (!catalog_key_resource(key, sizeof(key), RESOURCE_MESH, NULL, NULL, nid->mesh) ||
-        catalog_get(e->cp->cat, key) == NULL) {
+    if (catalog_get_resource(e->cp->cat, RESOURCE_MESH, NULL, NULL, nid->mesh) == NULL) {
         snprintf(message, message_size, "mesh '%s' not found", nid->mesh);
         return TRELLIS_ERR_NOT_FOUND;
     }
-    if (!catalog_key_resource(key, sizeof(key), nid->kind, nid->mesh, NULL, nid->name) ||
-        catalog_get(e->cp->cat, key) == NULL) {
+    if (catalog_get_resource(e->cp->cat, nid->kind, nid->mesh, NULL, nid->name) == NULL) {
         snprintf(message, message_size, "%s '%s' not found in mesh '%s'",
                  resource_kind_get(nid->kind)->display_name, nid->name, nid->mesh);
         return TRELLIS_ERR_NOT_FOUND;
