@@ -279,12 +279,23 @@ void metrics_free_owner(metrics_registry *reg, const void *owner)
     }
 }
 
-void metrics_add_collector(metrics_registry *reg, metrics_collector_fn fn, void *arg)
+bool metrics_add_collector(metrics_registry *reg, metrics_collector_fn fn, void *arg)
 {
-    if (reg->collector_count < METRICS_MAX_COLLECTORS) {
-        reg->collectors[reg->collector_count].fn = fn;
-        reg->collectors[reg->collector_count].arg = arg;
-        reg->collector_count++;
+    if (reg->collector_count == METRICS_MAX_COLLECTORS)
+        return false;
+    reg->collectors[reg->collector_count].fn = fn;
+    reg->collectors[reg->collector_count].arg = arg;
+    reg->collector_count++;
+    return true;
+}
+
+void metrics_remove_collector(metrics_registry *reg, metrics_collector_fn fn, void *arg)
+{
+    for (size_t i = 0; i < reg->collector_count; i++) {
+        if (reg->collectors[i].fn == fn && reg->collectors[i].arg == arg) {
+            reg->collectors[i] = reg->collectors[--reg->collector_count];
+            return;
+        }
     }
 }
 

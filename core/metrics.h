@@ -41,7 +41,11 @@ void metric_free(metric *m);
 /* Frees every series created for `owner`. */
 void metrics_free_owner(metrics_registry *reg, const void *owner);
 
-void metrics_add_collector(metrics_registry *reg, metrics_collector_fn fn, void *arg);
+/* Runs fn(arg) before every metrics_foreach until removed; false when all
+ * METRICS_MAX_COLLECTORS slots are taken. Loop thread. */
+bool metrics_add_collector(metrics_registry *reg, metrics_collector_fn fn, void *arg);
+/* Removes the collector added with this fn and arg (before arg is freed). */
+void metrics_remove_collector(metrics_registry *reg, metrics_collector_fn fn, void *arg);
 
 /* Runs collectors, then visits every series sorted by name, then labels;
  * of identical series (see metrics_series_new) only the newest. */

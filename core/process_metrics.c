@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "log.h"
 #include "runtime.h"
 
 #define LAG_PROBE_MS 250
@@ -127,7 +128,9 @@ process_metrics *process_metrics_new(trellis_host_ctx *core_ctx)
                                    "trellis build information.", build_labels, NULL, 0);
     h->metric_set(pm->build_info, 1);
     h->metric_set(pm->start_time, h->wall_time());
-    metrics_add_collector(core_ctx->env->metrics, collect, pm);
+    if (!metrics_add_collector(core_ctx->env->metrics, collect, pm))
+        log_core(TRELLIS_LOG_WARN, "metrics_collector_refused",
+                 "no room for the process metrics' collector: CPU and memory are not reported");
 
     pm->lag_timer = h->timer_new(core_ctx, on_lag_probe, pm);
     if (pm->lag_timer != NULL) {
@@ -142,5 +145,6 @@ void process_metrics_free(process_metrics *pm)
     if (pm == NULL)
         return;
     host_services.timer_free(pm->lag_timer);
+    metrics_remove_collector(pm->ctx->env->metrics, collect, pm);
     free(pm);
 }

@@ -168,7 +168,7 @@ static void test_owners_order_and_collectors(void)
     series(reg, &owner_b, TRELLIS_METRIC_GAUGE, "alpha", x);
     series(reg, &owner_a, TRELLIS_METRIC_GAUGE, "alpha", a);
     metric *collected = series(reg, NULL, TRELLIS_METRIC_GAUGE, "mid", NULL);
-    metrics_add_collector(reg, collector, collected);
+    CHECK(metrics_add_collector(reg, collector, collected));
 
     seen out = {0};
     metrics_foreach(reg, record_sample, &out);
@@ -182,6 +182,11 @@ static void test_owners_order_and_collectors(void)
     CHECK_STR(out.text, "alpha{i=\"x\"} 0\nmid{} 42\n");
     /* A freed owner's names can be registered again. */
     CHECK(series(reg, &owner_b, TRELLIS_METRIC_GAUGE, "zeta", NULL) != NULL);
+    /* A removed collector runs no more. */
+    metrics_remove_collector(reg, collector, collected);
+    memset(&out, 0, sizeof(out));
+    metrics_foreach(reg, record_sample, &out);
+    CHECK_INT(collector_runs, 2); /* the two visits before the removal */
     metric_free(collected);
     metrics_registry_free(reg);
 }
