@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex_digit.h"
 #include "model.h"
 #include "model_text.h"
 
@@ -148,17 +149,6 @@ static bool next_rune(re2_parser *p, long *rune)
     return true;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool is_ascii_alpha(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -224,8 +214,8 @@ static bool parse_escape(re2_parser *p, long *rune)
             p->pos++;
             long code = 0;
             size_t digits = 0;
-            while (!at_end(p) && hex_digit(peek(p, 0)) >= 0) {
-                code = code * 16 + hex_digit(peek(p, 0));
+            while (!at_end(p) && hex_digit_value(peek(p, 0)) >= 0) {
+                code = code * 16 + hex_digit_value(peek(p, 0));
                 digits++;
                 p->pos++;
                 if (code > RE2_MAX_RUNE)
@@ -240,12 +230,12 @@ static bool parse_escape(re2_parser *p, long *rune)
             *rune = code;
             return true;
         }
-        if (hex_digit(peek(p, 0)) < 0 || hex_digit(peek(p, 1)) < 0) {
+        if (hex_digit_value(peek(p, 0)) < 0 || hex_digit_value(peek(p, 1)) < 0) {
             size_t end = p->pos + 2 < p->len ? p->pos + 2 : p->len;
             return fail_quoting(p, start, end, "invalid escape sequence",
                                 "\\x needs two hex digits or {hex}");
         }
-        *rune = hex_digit(peek(p, 0)) * 16 + hex_digit(peek(p, 1));
+        *rune = hex_digit_value(peek(p, 0)) * 16 + hex_digit_value(peek(p, 1));
         p->pos += 2;
         return true;
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "catalog/catalog_key.h"
+#include "hex_digit.h"
 #include "host.h"
 #include "instance.h"
 #include "log.h"
@@ -907,17 +908,6 @@ void xds_engine_get_stats(const xds_engine *e, xds_engine_stats *out)
 
 /* ---- config dump ---- */
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The percent-decoded value of `name` in a query string; false if absent or
  * malformed. */
 static bool query_value(const char *query, const char *name, char *out, size_t size)
@@ -931,8 +921,8 @@ static bool query_value(const char *query, const char *name, char *out, size_t s
             for (size_t i = name_len + 1; i < len; i++) {
                 char c = p[i];
                 if (c == '%') {
-                    int hi = i + 2 < len ? hex_digit(p[i + 1]) : -1;
-                    int lo = hi >= 0 ? hex_digit(p[i + 2]) : -1;
+                    int hi = i + 2 < len ? hex_digit_value(p[i + 1]) : -1;
+                    int lo = hi >= 0 ? hex_digit_value(p[i + 2]) : -1;
                     if (lo < 0)
                         return false;
                     c = (char)(hi * 16 + lo);
