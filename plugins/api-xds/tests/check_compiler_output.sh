@@ -7,7 +7,7 @@
 #   check_compiler_output.sh COMPILER_CORPUS CORPUS_JSON XDS_ENCODE_TOOL DESCRIPTOR_SET
 set -eu
 corpus_bin="$1"; corpus_json="$2"; tool="$3"; descriptors="$4"
-[ -f "$descriptors" ] || { echo "no descriptor set at $descriptors: skipped"; exit 77; }
+[ -f "$descriptors" ] || { echo "no descriptor set at $descriptors: cannot check"; exit 1; }
 here="$(cd "$(dirname "$0")" && pwd)"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT

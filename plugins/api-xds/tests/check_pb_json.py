@@ -9,8 +9,8 @@ the right wire type and value; no unknown fields may remain anywhere.
   check_pb_json.py XDS_ENCODE_TOOL ENVOY_DESCRIPTOR_SET CORPUS_DIR [EXTRA_JSON...]
 EXTRA_JSON may also be config dumps, {"resources": [{"@type": ..., ...}]}, as
 the compiler's corpus tool writes them: each resource is checked.
-Exit 0 when all match, 1 listing each difference, 77 (skipped) without the
-descriptor set or python3-protobuf.
+Exit 0 when all match, 1 listing each difference or saying why it cannot check (no
+descriptor set or python3-protobuf).
 """
 import glob
 import json
@@ -22,8 +22,8 @@ import tempfile
 try:
     from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 except ImportError:
-    print('python3-protobuf is not installed: skipped')
-    sys.exit(77)
+    print('python3-protobuf is not installed: cannot check')
+    sys.exit(1)
 
 
 def load_pool(path):
@@ -88,8 +88,8 @@ def main():
         return 2
     tool, descriptor_set, corpus = sys.argv[1:4]
     if not os.path.exists(descriptor_set):
-        print(f'no upstream descriptor set at {descriptor_set}: skipped')
-        return 77
+        print(f'no upstream descriptor set at {descriptor_set}: cannot check')
+        return 1
     pool = load_pool(descriptor_set)
     files = sorted(glob.glob(os.path.join(corpus, '*.json'))) + sys.argv[4:]
     docs = []

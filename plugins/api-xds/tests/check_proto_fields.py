@@ -6,8 +6,8 @@ from the protobuf-c descriptors actually linked into the plugin (dumped by
 `xds_encode_tool --fields`) against the upstream descriptor set.
 
   check_proto_fields.py XDS_ENCODE_TOOL ENVOY_DESCRIPTOR_SET
-Exit 0 when everything matches, 1 listing every mismatch, 77 (skipped) when
-the descriptor set or python3-protobuf is missing.
+Exit 0 when everything matches, 1 listing every mismatch or saying why it cannot
+check (the descriptor set or python3-protobuf is missing).
 """
 import subprocess
 import sys
@@ -15,8 +15,8 @@ import sys
 try:
     from google.protobuf import descriptor_pb2
 except ImportError:
-    print('python3-protobuf is not installed: skipped')
-    sys.exit(77)
+    print('python3-protobuf is not installed: cannot check')
+    sys.exit(1)
 
 FD = descriptor_pb2.FieldDescriptorProto
 TYPES = {
@@ -71,8 +71,8 @@ def main():
     try:
         messages, enums = upstream(descriptor_set)
     except OSError as e:
-        print(f'no upstream descriptor set ({e}): skipped')
-        return 77
+        print(f'no upstream descriptor set ({e}): cannot check')
+        return 1
     dump = subprocess.run([tool, '--fields'], check=True, capture_output=True, text=True).stdout
     errors = []
     counts = {'message': 0, 'field': 0, 'enumvalue': 0}
